@@ -1,0 +1,42 @@
+import FoundationEssentials
+
+/// Offset of the first byte that is not part of valid UTF-8, or nil when all of it is valid.
+/// Error messages point at the byte, which a bare `String(validating:)` cannot.
+func firstInvalidUTF8Offset(_ bytes: UnsafeRawBufferPointer) -> Int? {
+    var parser = Unicode.UTF8.ForwardParser()
+    var iterator = bytes.makeIterator()
+    var offset = 0
+    while true {
+        switch parser.parseScalar(from: &iterator) {
+        case .valid(let scalar): offset += scalar.count
+        case .emptyInput: return nil
+        case .error: return offset
+        }
+    }
+}
+
+/// Checks that UTF-8 text is one JSON object, as both readers require of the metadata. Returns a
+/// one-line reason when it is not.
+func jsonObjectProblem(_ text: UnsafeRawBufferPointer) -> String? {
+    if let offset = firstInvalidUTF8Offset(text) { return "not valid UTF-8 at byte \(offset)" }
+    do {
+        try JSONSyntax.checkObject(text)
+        return nil
+    } catch {
+        return error.message
+    }
+}
+
+/// Flattens a decoding error to its debug description on one line.
+func oneLine(_ error: any Error) -> String {
+    let text: String
+    switch error as? DecodingError {
+    case .dataCorrupted(let context)?, .keyNotFound(_, let context)?,
+         .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        text = (path.isEmpty ? "" : "at '\(path)': ") + context.debugDescription
+    default:
+        text = String(describing: error)
+    }
+    return text.split(whereSeparator: \.isNewline).joined(separator: " ")
+}
