@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
     pkg-config
     libv4l-dev            # V4L2 capture through libv4l2
-    libjpeg62-turbo-dev   # MJPEG decode (libjpeg-turbo)
+    libturbojpeg0-dev     # JPEG decode through the TurboJPEG API (no longjmp across Swift)
+    libpng-dev            # PNG calibration and test images
     python3-torch         # the PyTorch reference model, training and golden vectors (Tools/)
     libopenblas0-pthread  # without it Debian's torch falls back to the reference BLAS (20x slower)
     python3-numpy

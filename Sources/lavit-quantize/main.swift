@@ -1,0 +1,3 @@
+import LavitQuantizeCLI
+
+LavitQuantize.main()

@@ -1,0 +1,6 @@
+/// `Tests/Fixtures/`, found from this file's path so tests run from any directory.
+let fixtures: String = {
+    var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+    while let last = parts.last, last != "Tests" { parts.removeLast() }
+    return parts.joined(separator: "/") + "/Fixtures/"
+}()

@@ -1,0 +1,70 @@
+import LavitModel
+import Testing
+
+@testable import LavitQuantizeCLI
+
+
+private func inspect(_ args: [String]) throws -> String {
+    try Inspect.parse(args).report()
+}
+
+/// The signed percentages of "difference from the paper: params +1.8%, MACs -5.9%".
+private func paperDifferences(_ report: String) throws -> (params: Double, macs: Double) {
+    let line = try #require(report.split(separator: "\n").first { $0.hasPrefix("difference from the paper") })
+    let numbers = line.split(whereSeparator: { " ,%".contains($0) }).compactMap { Double($0) }
+    try #require(numbers.count == 2, "cannot read \(line)")
+    return (numbers[0], numbers[1])
+}
+
+@Test(arguments: Config.variantNames)
+func variantCostIsWithinTenPercentOfThePaper(name: String) throws {
+    let report = try inspect(["--variant", name])
+    let (params, macs) = try paperDifferences(report)
+    #expect(abs(params) <= 10, "\(name) params differ by \(params)%")
+    #expect(abs(macs) <= 10, "\(name) MACs differ by \(macs)%")
+    // The printed total is the one the percentages were computed from.
+    let cost = try Cost(config: Config.variant(named: name)!)
+    #expect(report.contains("total") && report.contains(Format.count(cost.params)))
+}
+
+@Test func inspectCheckpointReportsConfigLayersAndTensors() throws {
+    let report = try inspect([fixtures + "golden/multi/model.pth", "--tensors"])
+    #expect(report.contains("config      multi (from checkpoint metadata)"))
+    #expect(report.contains("stages.1.attn_residual"))
+    #expect(report.contains("stages.0.blocks.1.attn.psi.weight"))
+    #expect(report.contains("weights     all 151 tensors match the config"))
+}
+
+@Test func checkpointWithoutConfigNeedsOne() throws {
+    let wrapped = fixtures + "golden/multi/model.wrapped.pth"
+    #expect {
+        try inspect([wrapped])
+    } throws: { error in
+        "\(error)".contains("records no config") && "\(error)".contains("--config")
+    }
+    let report = try inspect([wrapped, "--config", fixtures + "golden/multi/config.json"])
+    #expect(report.contains("weights     all 151 tensors match the config"))
+}
+
+@Test func weightsThatDoNotFitTheConfigAreNamed() throws {
+    #expect {
+        try inspect([fixtures + "golden/multi/model.safetensors", "--config", fixtures + "golden/rect/config.json"])
+    } throws: { error in
+        let text = "\(error)"
+        return error is InspectError && text.contains("stages.0.pos_embed") && !text.contains("\n")
+    }
+}
+
+@Test func badArgumentsAreRejectedWithUsage() {
+    #expect(throws: (any Error).self) { try Inspect.parse([]) }
+    #expect(throws: (any Error).self) { try Inspect.parse(["--variant", "lavit-x"]) }
+    #expect(throws: (any Error).self) { try Inspect.parse(["--variant", "lavit-t", "--config", "a.json"]) }
+}
+
+@Test func badConfigFileIsOneLine() throws {
+    #expect {
+        try inspect(["--config", fixtures + "golden/multi/model.pth"])
+    } throws: { error in
+        "\(error)".contains("not a JSON config") && !"\(error)".contains("\n")
+    }
+}
