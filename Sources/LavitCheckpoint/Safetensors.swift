@@ -1,0 +1,124 @@
+import FoundationEssentials
+import LavitModel
+
+/// safetensors: u64 header length, a JSON header naming each tensor's dtype, shape and byte
+/// range in the data section that follows, and an optional string map `__metadata__`.
+enum Safetensors {
+    static let maxHeaderLength = 100 << 20
+    static let allowedTypes: [ElementType] = [.f32, .f16, .bf16, .f64]
+
+    static func read(_ bytes: [UInt8]) throws(ParseFailure) -> RawCheckpoint {
+        let declared = try bytes.littleEndian(UInt64.self, at: 0, "safetensors header length")
+        guard declared <= UInt64(maxHeaderLength) else {
+            throw .malformed("safetensors header length \(declared) exceeds the \(maxHeaderLength)-byte limit")
+        }
+        guard declared <= UInt64(bytes.count - 8) else {
+            throw .malformed("safetensors header length \(declared) is larger than the file (\(bytes.count) bytes)")
+        }
+        let dataStart = 8 + Int(declared)
+        let dataLength = bytes.count - dataStart
+
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: Data(bytes[8..<dataStart]))
+        } catch {
+            throw .malformed("safetensors header: \(describeDecodingError(error))")
+        }
+
+        var entries = [RawCheckpoint.Entry]()
+        for (name, info) in header.tensors.sorted(by: { ($0.info.begin, $0.name) < ($1.info.begin, $1.name) }) {
+            let what = "tensor \(quoted(name))"
+            guard let type = ElementType(rawValue: info.dtype), allowedTypes.contains(type) else {
+                let allowed = allowedTypes.map(\.rawValue).joined(separator: ", ")
+                throw .unsupported("\(what) has dtype \(quoted(info.dtype)) (allowed: \(allowed))")
+            }
+            let count = try elementCount(info.shape, what)
+            let byteCount = try checkedMultiply(count, type.byteCount, "\(what) byte size")
+            guard info.begin >= 0, info.begin <= info.end, info.end <= dataLength else {
+                throw .malformed(
+                    "\(what) has data_offsets [\(info.begin), \(info.end)], reversed or outside the "
+                        + "\(dataLength)-byte data section")
+            }
+            guard info.end - info.begin == byteCount else {
+                throw .malformed(
+                    "\(what) has \(info.end - info.begin) bytes but shape \(info.shape) of \(type.rawValue) "
+                        + "needs \(byteCount)")
+            }
+            let data = bytes.withUnsafeBytes { raw in
+                type.widen(UnsafeRawBufferPointer(rebasing: raw[(dataStart + info.begin)..<(dataStart + info.end)]))
+            }
+            entries.append(.init(name: name, tensor: Tensor(shape: info.shape, data: data), storedType: type))
+        }
+        let config = header.metadata[RawCheckpoint.configKey]
+        return RawCheckpoint(entries: entries, config: config.map { .json($0) } ?? .absent)
+    }
+
+    struct TensorInfo: Decodable {
+        var dtype: String
+        var shape: [Int]
+        var begin: Int
+        var end: Int
+
+        enum CodingKeys: String, CodingKey {
+            case dtype, shape
+            case dataOffsets = "data_offsets"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            dtype = try c.decode(String.self, forKey: .dtype)
+            shape = try c.decode([Int].self, forKey: .shape)
+            let offsets = try c.decode([Int].self, forKey: .dataOffsets)
+            guard offsets.count == 2 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .dataOffsets, in: c, debugDescription: "expected [begin, end]")
+            }
+            (begin, end) = (offsets[0], offsets[1])
+        }
+    }
+
+    /// The header object: every key is a tensor except `__metadata__`, a string-to-string map.
+    struct Header: Decodable {
+        var tensors: [(name: String, info: TensorInfo)] = []
+        var metadata: [String: String] = [:]
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            for key in c.allKeys {
+                if key.stringValue == "__metadata__" {
+                    metadata = try c.decode([String: String].self, forKey: key)
+                } else {
+                    tensors.append((key.stringValue, try c.decode(TensorInfo.self, forKey: key)))
+                }
+            }
+        }
+    }
+}
+
+/// A `DecodingError` as one short line naming the JSON path, instead of its multi-line dump.
+func describeDecodingError(_ error: any Error) -> String {
+    func path(_ context: DecodingError.Context) -> String {
+        let parts = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+        return parts.isEmpty ? "top level" : quoted(parts.joined(separator: "."))
+    }
+    switch error as? DecodingError {
+    case .keyNotFound(let key, let context)?:
+        return "missing key \(quoted(key.stringValue)) at \(path(context))"
+    case .typeMismatch(let type, let context)?:
+        return "wrong type at \(path(context)) (expected \(type))"
+    case .valueNotFound(let type, let context)?:
+        return "null at \(path(context)) (expected \(type))"
+    case .dataCorrupted(let context)?:
+        let detail = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+        return "invalid at \(path(context)): \(detail.prefix(200))"
+    default:
+        return "\(error)".prefix(200).description
+    }
+}
