@@ -65,7 +65,14 @@ public struct Config: Sendable, Equatable, Codable {
         case inputStd = "input_std"
     }
 
+    /// Unknown keys are refused, as the Python reference does: a misspelt `mlp_ratio` must not
+    /// silently fall back to a default.
     public init(from decoder: any Decoder) throws {
+        let all = try decoder.container(keyedBy: AnyKey.self)
+        if let unknown = all.allKeys.first(where: { CodingKeys(rawValue: $0.stringValue) == nil }) {
+            throw DecodingError.dataCorruptedError(
+                forKey: unknown, in: all, debugDescription: "unknown config key '\(unknown.stringValue)'")
+        }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name) ?? "custom"
         imageSize = try c.decode([Int].self, forKey: .imageSize)
@@ -83,4 +90,11 @@ public struct Config: Sendable, Equatable, Codable {
         inputMean = try c.decodeIfPresent([Double].self, forKey: .inputMean) ?? Config.imageNetMean
         inputStd = try c.decodeIfPresent([Double].self, forKey: .inputStd) ?? Config.imageNetStd
     }
+}
+
+private struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }

@@ -58,6 +58,8 @@ enum ConfigResolver {
             return try JSONDecoder().decode(Config.self, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
             throw ConfigResolutionError(description: "\(path): config is missing key '\(key.stringValue)'")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            throw ConfigResolutionError(description: "\(path): \(context.debugDescription)")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw ConfigResolutionError(description: "\(path): config field '\(field)' has the wrong type")

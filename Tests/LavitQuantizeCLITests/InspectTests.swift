@@ -68,3 +68,15 @@ func variantCostIsWithinTenPercentOfThePaper(name: String) throws {
         "\(error)".contains("not a JSON config") && !"\(error)".contains("\n")
     }
 }
+
+@Test func unknownConfigKeyIsNamed() throws {
+    let path = "/tmp/lavit-unknown-key-\(UInt32.random(in: 0...UInt32.max)).json"
+    let json = #"{"image_size":[32,32],"num_classes":10,"patch_size":4,"embed_dims":[8],"depths":[1],"#
+        + #""num_heads":[1],"num_va":[1],"sr_ratios":[1],"mlp_ratio":[2]}"#
+    try writeText(json, to: path)
+    #expect {
+        try inspect(["--config", path])
+    } throws: { error in
+        "\(error)".contains("unknown config key 'mlp_ratio'")
+    }
+}
