@@ -27,11 +27,19 @@ let package = Package(
         .executableTarget(name: "lavit-quantize", dependencies: ["LavitQuantizeCLI"]),
         // The int8 model file container: JSON metadata and named typed tensors; trusts nothing.
         .target(name: "LavitModelFile"),
+        // JPEG through the TurboJPEG API and PNG through libpng behind a setjmp-confining shim, so
+        // no C longjmp crosses a Swift frame.
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // Image decoding, YUYV conversion and the integer preprocessing the quantizer and the
+        // daemon share.
+        .target(name: "LavitImage", dependencies: ["CTurboJPEG", "CPNG"]),
 
         .testTarget(name: "LavitModelTests", dependencies: ["LavitModel"]),
         .testTarget(name: "LavitCheckpointTests", dependencies: ["LavitCheckpoint", "LavitModel"]),
         .testTarget(name: "LavitFloatTests", dependencies: ["LavitFloat", "LavitCheckpoint", "LavitModel"]),
         .testTarget(name: "LavitQuantizeCLITests", dependencies: ["LavitQuantizeCLI"]),
         .testTarget(name: "LavitModelFileTests", dependencies: ["LavitModelFile"]),
+        .testTarget(name: "LavitImageTests", dependencies: ["LavitImage"]),
     ]
 )

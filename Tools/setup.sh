@@ -11,6 +11,7 @@ packages=(
     python3-torch         # the PyTorch reference model, training and golden vectors (Tools/)
     libopenblas0-pthread  # without it Debian's torch falls back to the reference BLAS (20x slower)
     python3-numpy
+    python3-pil           # Tools/make_image_fixtures.py: writes the JPEG fixtures, decodes references
     dataset-fashion-mnist # the real labelled data the default model is trained on
 )
 
