@@ -34,6 +34,10 @@ let package = Package(
         // Image decoding, YUYV conversion and the integer preprocessing the quantizer and the
         // daemon share.
         .target(name: "LavitImage", dependencies: ["CTurboJPEG", "CPNG"]),
+        // The integer kernels of Tools/QUANT.md: the scalar reference every faster variant must match.
+        .target(name: "LavitKernels"),
+        // The int8 engine: model file in, int32 logits out, integers only, no allocation per inference.
+        .target(name: "LavitInt8", dependencies: ["LavitKernels", "LavitModel", "LavitModelFile"]),
 
         .testTarget(name: "LavitModelTests", dependencies: ["LavitModel"]),
         .testTarget(name: "LavitCheckpointTests", dependencies: ["LavitCheckpoint", "LavitModel"]),
@@ -41,5 +45,11 @@ let package = Package(
         .testTarget(name: "LavitQuantizeCLITests", dependencies: ["LavitQuantizeCLI"]),
         .testTarget(name: "LavitModelFileTests", dependencies: ["LavitModelFile"]),
         .testTarget(name: "LavitImageTests", dependencies: ["LavitImage"]),
+        .testTarget(name: "LavitKernelsTests", dependencies: ["LavitKernels"]),
+        // Test-only: counts this thread's malloc calls, so tests can prove a path allocates nothing.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+        .testTarget(
+            name: "LavitInt8Tests",
+            dependencies: ["LavitInt8", "LavitKernels", "LavitModel", "LavitModelFile", "CAllocationCounter"]),
     ]
 )

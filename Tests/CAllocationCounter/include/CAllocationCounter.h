@@ -1,0 +1,16 @@
+#ifndef LAVIT_ALLOCATION_COUNTER_H
+#define LAVIT_ALLOCATION_COUNTER_H
+
+/// Test-only: this target replaces malloc and friends in the test binary, forwarding to glibc and
+/// counting calls per thread, so a test can prove a code path allocates nothing while tests on
+/// other threads allocate freely.
+
+/// Allocating calls (malloc, calloc, realloc, posix_memalign, aligned_alloc, memalign) made by the
+/// calling thread since its last reset.
+long lavit_alloc_count(void);
+/// free calls made by the calling thread since its last reset.
+long lavit_free_count(void);
+/// Sets both counters of the calling thread to zero.
+void lavit_alloc_count_reset(void);
+
+#endif
