@@ -21,7 +21,8 @@ let package = Package(
         .target(
             name: "LavitQuantizeCLI",
             dependencies: [
-                "LavitModel", "LavitCheckpoint", "LavitFloat",
+                "LavitModel", "LavitCheckpoint", "LavitFloat", "LavitQuantize", "LavitInt8", "LavitModelFile",
+                "LavitImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "lavit-quantize", dependencies: ["LavitQuantizeCLI"]),
@@ -34,6 +35,9 @@ let package = Package(
         // Image decoding, YUYV conversion and the integer preprocessing the quantizer and the
         // daemon share.
         .target(name: "LavitImage", dependencies: ["CTurboJPEG", "CPNG"]),
+        // Post-training quantization: calibration statistics and float weights to the int8 model
+        // file of Tools/QUANT.md; the one place where floats become integers.
+        .target(name: "LavitQuantize", dependencies: ["LavitModel", "LavitFloat", "LavitModelFile"]),
         // The integer kernels of Tools/QUANT.md: the scalar reference every faster variant must match.
         .target(name: "LavitKernels"),
         // The int8 engine: model file in, int32 logits out, integers only, no allocation per inference.
@@ -44,6 +48,9 @@ let package = Package(
         .testTarget(name: "LavitFloatTests", dependencies: ["LavitFloat", "LavitCheckpoint", "LavitModel"]),
         .testTarget(name: "LavitQuantizeCLITests", dependencies: ["LavitQuantizeCLI"]),
         .testTarget(name: "LavitModelFileTests", dependencies: ["LavitModelFile"]),
+        .testTarget(
+            name: "LavitQuantizeTests",
+            dependencies: ["LavitQuantize", "LavitCheckpoint", "LavitFloat", "LavitInt8", "LavitModel", "LavitModelFile"]),
         .testTarget(name: "LavitImageTests", dependencies: ["LavitImage"]),
         .testTarget(name: "LavitKernelsTests", dependencies: ["LavitKernels"]),
         // Test-only: counts this thread's malloc calls, so tests can prove a path allocates nothing.
