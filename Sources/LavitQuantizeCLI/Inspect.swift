@@ -6,13 +6,13 @@ import LavitModel
 /// check a config against the paper before spending time on calibration.
 public struct Inspect: ParsableCommand {
     public static let configuration = CommandConfiguration(
-        abstract: "Print a checkpoint's config, params and MACs per layer, and its tensors.",
+        abstract: "Print a checkpoint's or int8 model's config, params and MACs, and its tensors.",
         discussion: """
             The config comes from --variant or --config when given, else from the checkpoint's \
             metadata. With no checkpoint, prints the cost of the config alone.
             """)
 
-    @Argument(help: "A float checkpoint (.pth, .pt or .safetensors).")
+    @Argument(help: "A float checkpoint (.pth, .pt or .safetensors) or an int8 model file.")
     var checkpoint: String?
 
     @Option(help: "A named architecture: \(Config.variantNames.joined(separator: ", ")).")
@@ -50,6 +50,9 @@ public struct Inspect: ParsableCommand {
     /// The whole report as text; throws a one-line error when the checkpoint or config is bad or the
     /// weights do not fit the config (after the report has named what it could).
     public func report() throws -> String {
+        if let checkpoint, ModelFileReport.isModelFile(checkpoint) {
+            return try ModelFileReport.render(path: checkpoint, listTensors: tensors)
+        }
         var out = ReportWriter()
         var loaded: Checkpoint?
         if let checkpoint {

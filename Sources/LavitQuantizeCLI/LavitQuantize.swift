@@ -6,7 +6,8 @@ public struct LavitQuantize: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "lavit-quantize",
         abstract: "Turn a float LaViT checkpoint into an int8 lavit model, and look inside either.",
-        subcommands: [Inspect.self])
+        subcommands: [Quantize.self, Inspect.self, Verify.self, Classify.self],
+        defaultSubcommand: Quantize.self)
 
     public init() {}
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import FoundationEssentials
 import Testing
 
@@ -7,11 +8,13 @@ private let goldenDir = fixtures + "help/"
 
 /// Catches accidental interface changes. After an intended change, regenerate with
 /// `LAVIT_UPDATE_GOLDEN=1 swift test --filter HelpGolden` and review the diff.
-@Test(arguments: ["lavit-quantize", "inspect"])
+@Test(arguments: ["lavit-quantize", "quantize", "inspect", "verify", "classify"])
 func helpMatchesGolden(command: String) throws {
-    let help = command == "inspect"
-        ? LavitQuantize.helpMessage(for: Inspect.self, columns: 100)
-        : LavitQuantize.helpMessage(columns: 100)
+    let subcommands: [String: any ParsableCommand.Type] = [
+        "quantize": Quantize.self, "inspect": Inspect.self, "verify": Verify.self, "classify": Classify.self,
+    ]
+    let help = subcommands[command].map { LavitQuantize.helpMessage(for: $0, columns: 100) }
+        ?? LavitQuantize.helpMessage(columns: 100)
     let path = goldenDir + command + ".txt"
     if ProcessInfo.processInfo.environment["LAVIT_UPDATE_GOLDEN"] == "1" {
         try Data(help.utf8).write(to: URL(filePath: path))
