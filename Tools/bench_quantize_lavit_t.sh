@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Times `lavit-quantize` on LaViT-T (224x224, 1000 classes, 1.5 GMAC) with 64 calibration images,
+# the issue's budget being 3 minutes on this 2-core machine:
+#   bash Tools/bench_quantize_lavit_t.sh
+# The checkpoint is LaViT-T with the reference model's training init (weights do not change the
+# work done); the images are 64 Fashion-MNIST training images, upscaled by the preprocessor.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+/usr/bin/python3 - "$work/lavit-t.pth" <<'PY'
+import sys, torch
+sys.path.insert(0, "Tools")
+from lavit_ref.config import variant
+from lavit_ref.model import LavitModel
+torch.manual_seed(0)
+cfg = variant("lavit-t")
+torch.save({"model": LavitModel(cfg).state_dict(), "lavit_config": cfg.to_dict()}, sys.argv[1])
+PY
+/usr/bin/python3 Tools/fashion_data.py export --split train --per-class --limit 7 --out "$work/calibration" >/dev/null
+
+swift build -c release --product lavit-quantize >/dev/null
+start=$(date +%s.%N)
+.build/release/lavit-quantize "$work/lavit-t.pth" --calibration "$work/calibration" \
+    --calibration-images 64 -o "$work/lavit-t.lvt" "$@"
+end=$(date +%s.%N)
+echo "lavit-quantize on LaViT-T, 64 images: $(python3 -c "print(round($end - $start, 1))") s"
