@@ -45,7 +45,7 @@ public final class Int8Engine {
         try infer(image: image) { _ in }
     }
 
-    /// As `infer(image:)`, calling `observe` at every tap of the graph (`Int8TapID.Site`), in order.
+    /// As `infer(image:)`, calling `observe` at every tap of the graph (`TapPoint.Site`), in order.
     /// A tap's values view the arena and are only valid during the call.
     public func infer(
         image: UnsafeBufferPointer<UInt8>, observe: (Int8Tap) -> Void
@@ -159,7 +159,7 @@ public final class Int8Engine {
         let probabilities = UnsafeMutableBufferPointer(rebasing: b.probabilities[0..<h * n * nk])
         kernels.softmax(view(scores), h * n, nk, block.softmax, probabilities)
         observe(Int8Tap(
-            id: Int8TapID(.probabilities, stage: m, block: i), shape: scoreShape,
+            id: TapPoint(.probabilities, stage: m, block: i), shape: scoreShape,
             values: .uint8(UnsafeBufferPointer(probabilities))))
         kernels.pv(UnsafeBufferPointer(probabilities), view(b.values, nk * c), c, stage.attention, block.pv, b.tokensA, c)
         tap(observe, .pv, m, i, b.tokensA, tokens)
@@ -216,7 +216,7 @@ public final class Int8Engine {
         tap(observe, .pooled, nil, nil, b.pooled, Int8TapShape(c))
         ScalarKernels.gemm32(view(b.pooled), rows: 1, stride: c, plan.head, into: b.logits, stride: plan.head.outputs)
         observe(Int8Tap(
-            id: Int8TapID(.logits), shape: Int8TapShape(plan.head.outputs), values: .int32(UnsafeBufferPointer(b.logits))))
+            id: TapPoint(.logits), shape: Int8TapShape(plan.head.outputs), values: .int32(UnsafeBufferPointer(b.logits))))
     }
 
     /// A GEMM over contiguous rows of `p.depth`, writing contiguous rows of `p.outputs`.
@@ -229,11 +229,11 @@ public final class Int8Engine {
 
     @inline(__always)
     private func tap(
-        _ observe: (Int8Tap) -> Void, _ site: Int8TapID.Site, _ stage: Int?, _ block: Int?,
+        _ observe: (Int8Tap) -> Void, _ site: TapPoint.Site, _ stage: Int?, _ block: Int?,
         _ values: UnsafeMutableBufferPointer<Int8>, _ shape: Int8TapShape
     ) {
         observe(Int8Tap(
-            id: Int8TapID(site, stage: stage, block: block), shape: shape,
+            id: TapPoint(site, stage: stage, block: block), shape: shape,
             values: .int8(view(values, shape.elementCount))))
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// the first tensor, in graph order, that differs and where.
 @Suite struct GoldenTests {
     /// Golden tensor name for an engine tap, where the golden file records that tap.
-    static func goldenName(_ tap: Int8TapID, stages: [StageGeometry]) -> String? {
+    static func goldenName(_ tap: TapPoint, stages: [StageGeometry]) -> String? {
         guard let m = tap.stage, let i = tap.block else { return nil }
         switch tap.site {
         case .scores: return "scores.\(m).\(i)"

@@ -1,6 +1,7 @@
-/// A named intermediate of the forward pass, handed to an observer (the quantizer's calibration)
-/// with its values. Names are the layer names of `Tools/QUANT.md` "Graph" (state-dict prefixes),
-/// e.g. `stages.2.blocks.1.attn.qk`, so calibration statistics key straight into the model file.
+/// A named intermediate of the forward pass, handed to an observer by the float engine (for
+/// calibration) and by the int8 engine (for reports). Names are the layer names of
+/// `Tools/QUANT.md` "Graph" (state-dict prefixes), e.g. `stages.2.blocks.1.attn.qk`, so the two
+/// engines' tensors, the calibration statistics and the model file's tensors line up by name.
 public struct TapPoint: Hashable, Sendable, CustomStringConvertible {
     /// What is observed, in the order a forward pass reaches it. Shapes: tokens `(N, C)` (keys
     /// `(Nk, C)`), score-like maps `(h, N, Nk)`.
