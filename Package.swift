@@ -44,19 +44,21 @@ let package = Package(
         .target(name: "LavitInt8", dependencies: ["LavitKernels", "LavitModel", "LavitModelFile"]),
 
         .testTarget(name: "LavitModelTests", dependencies: ["LavitModel"]),
-        .testTarget(name: "LavitCheckpointTests", dependencies: ["LavitCheckpoint", "LavitModel"]),
+        .testTarget(name: "LavitCheckpointTests", dependencies: ["LavitTestSupport", "LavitCheckpoint", "LavitModel"]),
         .testTarget(name: "LavitFloatTests", dependencies: ["LavitFloat", "LavitCheckpoint", "LavitModel"]),
         .testTarget(name: "LavitQuantizeCLITests", dependencies: ["LavitQuantizeCLI"]),
-        .testTarget(name: "LavitModelFileTests", dependencies: ["LavitModelFile"]),
+        .testTarget(name: "LavitModelFileTests", dependencies: ["LavitTestSupport", "LavitModelFile"]),
         .testTarget(
             name: "LavitQuantizeTests",
             dependencies: ["LavitQuantize", "LavitCheckpoint", "LavitFloat", "LavitInt8", "LavitModel", "LavitModelFile"]),
-        .testTarget(name: "LavitImageTests", dependencies: ["LavitImage"]),
-        .testTarget(name: "LavitKernelsTests", dependencies: ["LavitKernels"]),
+        .testTarget(name: "LavitImageTests", dependencies: ["LavitTestSupport", "LavitImage"]),
+        .testTarget(name: "LavitKernelsTests", dependencies: ["LavitTestSupport", "LavitKernels"]),
+        // Test-only: seeded random data shared by the test targets.
+        .target(name: "LavitTestSupport", path: "Tests/LavitTestSupport"),
         // Test-only: counts this thread's malloc calls, so tests can prove a path allocates nothing.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(
             name: "LavitInt8Tests",
-            dependencies: ["LavitInt8", "LavitKernels", "LavitModel", "LavitModelFile", "CAllocationCounter"]),
+            dependencies: ["LavitTestSupport", "LavitInt8", "LavitKernels", "LavitModel", "LavitModelFile", "CAllocationCounter"]),
     ]
 )

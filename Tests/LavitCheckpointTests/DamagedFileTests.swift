@@ -1,6 +1,7 @@
 import Testing
 
 @testable import LavitCheckpoint
+import LavitTestSupport
 
 /// Real checkpoints cut short or with bytes flipped: loading must throw a one-line error or
 /// succeed, never crash.

@@ -1,5 +1,6 @@
 import Testing
 import LavitImage
+import LavitTestSupport
 
 /// Every bad file gives one line: the path, then the cause the manifest names.
 @Test(arguments: manifest("bad"))

@@ -1,5 +1,6 @@
 import Glibc
 import LavitImage
+import LavitTestSupport
 
 /// Tests/Fixtures/images, found from this file's path (no SwiftPM resources).
 let fixtureDirectory: String = {
@@ -45,19 +46,6 @@ func manifest(_ kind: String) -> [ManifestRow] {
         .split(separator: "\n")
         .map { ManifestRow(fields: $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)) }
         .filter { $0.kind == kind }
-}
-
-/// Deterministic pseudo-random numbers (SplitMix64) so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// The error a decode threw, or nil when it returned an image.

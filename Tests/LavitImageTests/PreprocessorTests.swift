@@ -1,5 +1,6 @@
 import Testing
 import LavitImage
+import LavitTestSupport
 
 func image(_ width: Int, _ height: Int, _ pixel: (Int, Int) -> [UInt8]) -> RGBImage {
     var pixels: [UInt8] = []

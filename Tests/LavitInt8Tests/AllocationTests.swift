@@ -3,6 +3,7 @@ import LavitInt8
 import LavitModel
 import LavitModelFile
 import Testing
+import LavitTestSupport
 
 /// `infer(image:)` must not touch the heap once warm: the daemon runs it per frame for weeks. The
 /// counter (Tests/CAllocationCounter) interposes malloc and friends and counts per thread; a

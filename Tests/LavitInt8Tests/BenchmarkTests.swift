@@ -3,6 +3,7 @@ import LavitInt8
 import LavitModel
 import LavitModelFile
 import Testing
+import LavitTestSupport
 
 /// Timings, printed, not asserted: run with `LAVIT_INT8_BENCH=1 swift test -c release --filter
 /// BenchmarkTests`. A debug build times the debug checks, not the kernels.

@@ -3,6 +3,7 @@ import LavitKernels
 import LavitModel
 import LavitModelFile
 import Testing
+import LavitTestSupport
 
 @Suite struct EngineTests {
     /// The tap sequence QUANT.md "Graph" implies for a config, written out from the graph.

@@ -2,6 +2,7 @@ import FoundationEssentials
 import Glibc
 import LavitModel
 import LavitModelFile
+import LavitTestSupport
 
 /// Writes a model file with every tensor QUANT.md "Model-file contents" lists for a config, filled
 /// with random values inside QUANT.md's ranges and scaled so activations stay mostly unsaturated.
@@ -170,17 +171,3 @@ struct Int8TestMetadata: Codable {
     }
 }
 
-/// A small deterministic generator for test data.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
-}

@@ -1,5 +1,6 @@
 import Testing
 @testable import LavitModelFile
+import LavitTestSupport
 
 /// Damage that is not crafted: every prefix of a file and single-bit flips anywhere in it. The
 /// checksum covers every byte, so every one of these must be refused, and none may crash.
@@ -44,15 +45,3 @@ struct CorruptionTests {
     }
 }
 
-/// A small seeded generator so the flip positions are the same on every run.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

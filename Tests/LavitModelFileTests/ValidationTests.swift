@@ -1,5 +1,6 @@
 import Testing
 @testable import LavitModelFile
+import LavitTestSupport
 
 /// Each check of the reader, reached by a crafted or edited file whose checksum is resealed so the
 /// edit gets past the checksum to the check it targets.
