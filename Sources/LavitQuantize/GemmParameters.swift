@@ -15,8 +15,8 @@ struct GemmParameters {
     ///
     /// Weights are `PerChannelWeights`. The bias is stored in the accumulator's scale
     /// `s_in * s_w` and fused with `-z_in * rowsum(w_q[o])`, so the kernel runs on raw int8 codes.
-    /// An all-zero row gets `s_w = s_out / s_in` (rescale 1), which keeps its bias exact and its
-    /// multiplier in range.
+    /// A row of (all but) zero weights gets the floor `s_w = 2^-20 s_out / s_in`, which keeps its
+    /// bias exact and its multiplier in range (see `PerChannelWeights`).
     init(
         layer: String, weight: [Double], bias: [Double]?, outputs: Int, input: ActivationQuant,
         outputScale: (Int) -> Double, zOut: Int?
@@ -30,7 +30,11 @@ struct GemmParameters {
         self.inputs = k
         self.zOut = zOut
         (b, m, s) = ([], [], [])
-        let weights = PerChannelWeights(weight, outputs: outputs) { outputScale($0) / input.scale }
+        let weights = PerChannelWeights(weight, outputs: outputs) {
+            // A rescale of 2^-20: weights under it change the output by under 2^-13 LSB in all,
+            // and a bias of up to 2048 output LSBs still fits the int32 accumulator.
+            outputScale($0) / input.scale * 0x1p-20
+        }
         w = weights.q
         for o in 0..<outputs {
             let q = w[(o * k)..<(o * k + k)]

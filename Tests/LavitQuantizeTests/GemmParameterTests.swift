@@ -83,4 +83,23 @@ import Testing
                 outputScale: { _ in 1 }, zOut: nil)
         }
     }
+
+    /// A LayerScale gamma trained to ~0 leaves a channel with weights around 1e-15: its rescale
+    /// must not underflow the shift range (it did, on a real checkpoint); its weights round to 0
+    /// and its bias survives.
+    @Test func nearZeroRowStaysInRange() throws {
+        let (k, outputs) = (8, 3)
+        var weight = (0..<(outputs * k)).map { Double($0 % 5) * 0.1 - 0.2 }
+        for j in 0..<k { weight[1 * k + j] = 1e-15 * Double(j + 1) }
+        let input = ActivationQuant(scale: 0.05, zeroPoint: 3)
+        let params = try GemmParameters(
+            layer: "pw", weight: weight, bias: [0.1, 0.2, -0.1], outputs: outputs, input: input,
+            outputScale: { _ in 0.01 }, zOut: 0)
+        #expect(params.w[(1 * k)..<(2 * k)].allSatisfy { $0 == 0 })
+        #expect(params.s.allSatisfy { (1...62).contains($0) })
+        // Bias 0.2 over s_out 0.01 is 20 output units, whatever the input.
+        let y = IntegerKernels.gemm(
+            x: [Int8](repeating: 50, count: k), rows: 1, w: params.w, b: params.b, m: params.m, s: params.s, zOut: 0)
+        #expect(y[1] == 20)
+    }
 }

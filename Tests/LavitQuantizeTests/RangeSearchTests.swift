@@ -81,11 +81,11 @@ import Testing
         let (rows, k) = (12, 40)
         var w = (0..<(rows * k)).map { i in rng.normal() * Double(i / k + 1) * 0.01 }
         for j in 0..<k { w[3 * k + j] = 0 }
-        let q = PerChannelWeights(w, outputs: rows) { _ in 0.5 }
+        let q = PerChannelWeights(w, outputs: rows) { _ in 1e-9 }
         for o in 0..<rows {
             let row = (0..<k).map { q.q[o * k + $0] }
             if o == 3 {
-                #expect(q.scales[o] == 0.5 && row.allSatisfy { $0 == 0 })
+                #expect(q.scales[o] == 1e-9 && row.allSatisfy { $0 == 0 })
                 continue
             }
             #expect(row.map { abs(Int($0)) }.max() == 127, "row \(o)")
