@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "LavitModelFileTests", dependencies: ["LavitTestSupport", "LavitModelFile"]),
         .testTarget(
             name: "LavitQuantizeTests",
-            dependencies: ["LavitQuantize", "LavitCheckpoint", "LavitFloat", "LavitInt8", "LavitModel", "LavitModelFile"]),
+            dependencies: ["LavitTestSupport", "LavitQuantize", "LavitCheckpoint", "LavitFloat", "LavitInt8", "LavitModel", "LavitModelFile"]),
         .testTarget(name: "LavitImageTests", dependencies: ["LavitTestSupport", "LavitImage"]),
         .testTarget(name: "LavitKernelsTests", dependencies: ["LavitTestSupport", "LavitKernels"]),
         // Test-only: seeded random data shared by the test targets.

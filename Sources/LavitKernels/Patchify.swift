@@ -6,19 +6,7 @@ extension ScalarKernels {
         _ x: UnsafeBufferPointer<Int8>, height: Int, width: Int, channels: Int, kernel k: Int,
         into y: UnsafeMutableBufferPointer<Int8>
     ) {
-        let (ph, pw, depth) = checkPatchify(x.count, height, width, channels, k, y.count)
-        for py in 0..<ph {
-            for px in 0..<pw {
-                let out = (py * pw + px) * depth
-                for c in 0..<channels {
-                    for ky in 0..<k {
-                        for kx in 0..<k {
-                            y[out + (c * k + ky) * k + kx] = x[((py * k + ky) * width + px * k + kx) * channels + c]
-                        }
-                    }
-                }
-            }
-        }
+        gather(x, height: height, width: width, channels: channels, kernel: k, into: y) { $0 }
     }
 
     /// The stem's patchify: reads the uint8 HWC image and writes `u - 128`.
@@ -26,15 +14,24 @@ extension ScalarKernels {
         _ image: UnsafeBufferPointer<UInt8>, height: Int, width: Int, channels: Int, kernel k: Int,
         into y: UnsafeMutableBufferPointer<Int8>
     ) {
-        let (ph, pw, depth) = checkPatchify(image.count, height, width, channels, k, y.count)
+        gather(image, height: height, width: width, channels: channels, kernel: k, into: y) {
+            Int8(Int16($0) - 128)
+        }
+    }
+
+    @inline(__always)
+    private static func gather<T>(
+        _ x: UnsafeBufferPointer<T>, height: Int, width: Int, channels: Int, kernel k: Int,
+        into y: UnsafeMutableBufferPointer<Int8>, _ code: (T) -> Int8
+    ) {
+        let (ph, pw, depth) = checkPatchify(x.count, height, width, channels, k, y.count)
         for py in 0..<ph {
             for px in 0..<pw {
                 let out = (py * pw + px) * depth
                 for c in 0..<channels {
                     for ky in 0..<k {
                         for kx in 0..<k {
-                            let u = image[((py * k + ky) * width + px * k + kx) * channels + c]
-                            y[out + (c * k + ky) * k + kx] = Int8(Int16(u) - 128)
+                            y[out + (c * k + ky) * k + kx] = code(x[((py * k + ky) * width + px * k + kx) * channels + c])
                         }
                     }
                 }

@@ -1,6 +1,7 @@
 import Glibc
 import LavitCheckpoint
 import LavitModel
+import LavitTestSupport
 
 /// The golden configs `Tools/make_golden.py` writes, loaded through the checkpoint importer.
 enum Fixtures {
@@ -56,20 +57,10 @@ enum Fixtures {
     }
 }
 
-/// SplitMix64 with a Box-Muller normal, for reproducible test data.
-struct TestRNG {
-    var state: UInt64
+/// The shared seeded generator, with a Box-Muller normal for test data.
+typealias TestRNG = LavitTestSupport.SplitMix64
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension LavitTestSupport.SplitMix64 {
     /// Uniform in (0, 1).
     mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / 0x1p53 }
 
