@@ -46,7 +46,9 @@ let package = Package(
         .testTarget(name: "LavitModelTests", dependencies: ["LavitModel"]),
         .testTarget(name: "LavitCheckpointTests", dependencies: ["LavitTestSupport", "LavitCheckpoint", "LavitModel"]),
         .testTarget(name: "LavitFloatTests", dependencies: ["LavitFloat", "LavitCheckpoint", "LavitModel"]),
-        .testTarget(name: "LavitQuantizeCLITests", dependencies: ["LavitQuantizeCLI"]),
+        .testTarget(
+            name: "LavitQuantizeCLITests",
+            dependencies: ["LavitQuantizeCLI", "LavitCheckpoint", "LavitInt8", "LavitModel", "LavitModelFile"]),
         .testTarget(name: "LavitModelFileTests", dependencies: ["LavitTestSupport", "LavitModelFile"]),
         .testTarget(
             name: "LavitQuantizeTests",

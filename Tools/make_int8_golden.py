@@ -109,7 +109,7 @@ class Calibrator(ref.Graph):
         if name == "head":
             return y
         if name.endswith(".softmax"):
-            self.scales[name] = [float(f"{1 / 255:.8g}"), 0]
+            self.scales[name] = [2.0**-15, 0]
         else:
             self.check(name, y)
             self.register(name, y, *self.pending)
@@ -256,7 +256,7 @@ class Calibrator(ref.Graph):
         m, n = self._requant_scalar(acc, lambda m, n: ref.pv(probs, v, [m, n]))
         self.t[name + ".p"] = np.array([m, n], np.int64)
         s_v = self.scales[block + ".attn.kv.v" if block + ".attn.kv.v" in self.scales else block + ".attn.v"][0]
-        self.pending = (s_v / 255 / (m * 2.0**-n), 0)
+        self.pending = (s_v * 2.0**-15 / (m * 2.0**-n), 0)
 
     def make_gelu(self, name, x):
         s_in, z_in = self.qp(x)
@@ -426,7 +426,7 @@ def build(name: str) -> Tuple[Dict[str, np.ndarray], LavitConfig, bytes, list]:
     worst = max(cal.stats, key=lambda s: s[1])
     fewest = min(cal.stats, key=lambda s: s[2])
     probs = [first.tensors[k] for k in first.tensors if k.startswith("probs.")]
-    peak = np.mean([float(np.mean(p.max(axis=-1))) / 255 for p in probs])
+    peak = np.mean([float(np.mean(p.max(axis=-1))) / 2**15 for p in probs])
     print(summary(name, first, elapsed))
     print(f"        {len(cal.stats)} layers; most saturated {worst[0]} {worst[1]:.1%}; fewest distinct "
           f"{fewest[0]} {fewest[2]}/{fewest[3]}; mean top probability {peak:.2f}")

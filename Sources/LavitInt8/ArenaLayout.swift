@@ -14,7 +14,7 @@ import LavitModel
 /// | keys, values | max Nk C | the k and v halves of kv (v alone in LA layers) |
 /// | hidden | max N C ratio | fc1 output, GELU in place |
 /// | scores[2] | max h N Nk | the stored scores S, ping-ponged: see below |
-/// | probabilities | max h N Nk (uint8) | softmax output P |
+/// | probabilities | max h N Nk (int16) | softmax output P |
 /// | scratch[2] | max h N Nk over LA stages, h_{m-1..m} N_m Nk over AR stages | Theta, Psi and AR layouts |
 /// | pooled | C_last | mean pool |
 /// | logits | num_classes (int32) | the result |
@@ -30,6 +30,15 @@ struct ArenaLayout: Sendable, Equatable {
     }
 
     static let alignment = 64
+
+    /// Bytes per element: every region is int8 except these.
+    static func elementSize(_ region: Region) -> Int {
+        switch region {
+        case .probabilities: MemoryLayout<Int16>.size
+        case .logits: MemoryLayout<Int32>.size
+        default: 1
+        }
+    }
 
     /// Element counts and byte offsets, indexed by `Region.rawValue`.
     private(set) var counts: [Int]
@@ -71,7 +80,7 @@ struct ArenaLayout: Sendable, Equatable {
         var end = 0
         for region in Region.allCases {
             offsets.append(end)
-            let bytes = count[region.rawValue] * (region == .logits ? MemoryLayout<Int32>.size : 1)
+            let bytes = count[region.rawValue] * Self.elementSize(region)
             end += (bytes + Self.alignment - 1) / Self.alignment * Self.alignment
         }
         self.counts = count

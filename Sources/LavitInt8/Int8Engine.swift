@@ -160,7 +160,7 @@ public final class Int8Engine {
         kernels.softmax(view(scores), h * n, nk, block.softmax, probabilities)
         observe(Int8Tap(
             id: TapPoint(.probabilities, stage: m, block: i), shape: scoreShape,
-            values: .uint8(UnsafeBufferPointer(probabilities))))
+            values: .int16(UnsafeBufferPointer(probabilities))))
         kernels.pv(UnsafeBufferPointer(probabilities), view(b.values, nk * c), c, stage.attention, block.pv, b.tokensA, c)
         tap(observe, .pv, m, i, b.tokensA, tokens)
         gemm(b.tokensA, rows: n, block.proj, into: b.tokensB)
@@ -252,7 +252,7 @@ private func prefix<T>(_ buffer: UnsafeMutableBufferPointer<T>, _ count: Int) ->
 private struct Buffers {
     let residual, patches, tokensA, tokensB, reduced, reducedNorm, keys, values, hidden: UnsafeMutableBufferPointer<Int8>
     let scoresEven, scoresOdd, scratchA, scratchB, pooled: UnsafeMutableBufferPointer<Int8>
-    let probabilities: UnsafeMutableBufferPointer<UInt8>
+    let probabilities: UnsafeMutableBufferPointer<Int16>
     let logits: UnsafeMutableBufferPointer<Int32>
 
     init(arena: UnsafeMutableRawPointer, layout: ArenaLayout) {

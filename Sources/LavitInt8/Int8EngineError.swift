@@ -31,6 +31,7 @@ public struct Int8EngineError: Error, Equatable, Sendable, CustomStringConvertib
         /// A layer whose worst-case accumulator times its multiplier would leave int64: no
         /// quantizer following QUANT.md writes one, and the engine must not trap on it.
         case mayOverflow(tensor: String, index: Int, bound: String)
+        case tooManyKeys(tensor: String, keys: Int, limit: Int)
         /// QUANT.md's layernorm is exact only up to this many channels.
         case tooWide(tensor: String, channels: Int, limit: Int)
         case imageSize(count: Int, expected: Int, height: Int, width: Int, channels: Int)
@@ -43,7 +44,7 @@ public struct Int8EngineError: Error, Equatable, Sendable, CustomStringConvertib
             case .format(let found):
                 "metadata format is '\(found)', expected 'lavit-int8'"
             case .quantVersion(let found):
-                "metadata quant_version is \(found), this engine implements 1"
+                "metadata quant_version is \(found), this engine implements \(Int8Metadata.quantVersion) (re-run lavit-quantize on the checkpoint)"
             case .config(let error):
                 "metadata lavit_config: \(error)"
             case .labels(let count, let numClasses):
@@ -60,6 +61,8 @@ public struct Int8EngineError: Error, Equatable, Sendable, CustomStringConvertib
                 "tensor '\(tensor)' element \(index) (\(field)) is \(value), outside [\(range.lowerBound), \(range.upperBound)]"
             case .mayOverflow(let tensor, let index, let bound):
                 "tensor '\(tensor)' element \(index): \(bound) exceeds int64"
+            case .tooManyKeys(let tensor, let keys, let limit):
+                "tensor '\(tensor)' mixes \(keys) keys per row, above pv's int32 limit \(limit)"
             case .tooWide(let tensor, let channels, let limit):
                 "tensor '\(tensor)' normalises \(channels) channels, above the layernorm limit \(limit)"
             case .imageSize(let count, let expected, let height, let width, let channels):

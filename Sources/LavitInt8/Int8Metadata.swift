@@ -51,7 +51,7 @@ struct Int8Metadata: Decodable {
     }
 
     static let format = "lavit-int8"
-    static let quantVersion = 1
+    static let quantVersion = 2
 
     /// Decodes and checks the metadata of `file`: format and version first, then the config and
     /// the keys that must agree with it.

@@ -47,7 +47,7 @@ public final class Int8Model: @unchecked Sendable {
     /// The arena's regions in address order (see `ArenaLayout`), for reports.
     public var arenaRegions: [(name: String, offset: Int, byteCount: Int)] {
         ArenaLayout.Region.allCases.map { r in
-            ("\(r)", arena.offset(r), arena.count(r) * (r == .logits ? MemoryLayout<Int32>.size : 1))
+            ("\(r)", arena.offset(r), arena.count(r) * ArenaLayout.elementSize(r))
         }
     }
 

@@ -19,7 +19,7 @@ public struct Int8TapShape: Hashable, Sendable, CustomStringConvertible {
 /// A tap's values, viewing engine memory: valid only during the observer call.
 public enum Int8TapValues {
     case int8(UnsafeBufferPointer<Int8>)
-    case uint8(UnsafeBufferPointer<UInt8>)
+    case int16(UnsafeBufferPointer<Int16>)
     case int32(UnsafeBufferPointer<Int32>)
 }
 
@@ -38,7 +38,7 @@ public struct Int8Tap {
     public var integers: [Int] {
         switch values {
         case .int8(let b): b.map(Int.init)
-        case .uint8(let b): b.map(Int.init)
+        case .int16(let b): b.map(Int.init)
         case .int32(let b): b.map(Int.init)
         }
     }

@@ -118,7 +118,7 @@ struct BlockPlan {
                 psi: try r.gemm("\(b).attn.psi", outputs: n, depth: n, symmetric: true))
         }
         softmax = try r.softmax("\(b).attn.softmax")
-        pv = try r.requantization("\(b).attn.pv", maxAccumulator: TensorResolver.bound(nk, 255 * 128))
+        pv = try r.pv("\(b).attn.pv", keys: nk)
         proj = try r.gemm("\(b).attn.proj", outputs: c, depth: c)
         add1 = try r.add2("\(b).add1")
         norm2 = try r.layerNorm("\(b).norm2", channels: c)

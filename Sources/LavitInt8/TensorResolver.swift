@@ -17,6 +17,8 @@ struct TensorResolver {
     /// The largest `|w x|` or `|q k|` of two int8 codes (a bound, though weights stop at -127).
     static let int8Product: Int64 = 128 * 128
     static let layerNormChannels = 4096
+    /// The most keys whose `32767 * 128` products still sum within int32 (QUANT.md kernel 7).
+    static let pvKeys = 511
 
     private func fail(_ reason: Int8EngineError.Reason) -> Int8EngineError {
         Int8EngineError(source: file.source, reason: reason)
@@ -144,6 +146,13 @@ struct TensorResolver {
         try check(name, 1, "n", p[1], Self.shifts)
         try checkRequantization(name, 0, maxAccumulator: maxAccumulator, multiplier: p[0], shift: p[1])
         return Requantization(multiplier: p[0], shift: p[1])
+    }
+
+    /// Kernel 7: `.p = [M, n]`, for rows of `keys` int16 probabilities below 2^15 times int8 values,
+    /// whose sum must fit the int32 accumulators SIMD variants keep.
+    func pv(_ layer: String, keys: Int) throws(Int8EngineError) -> Requantization {
+        guard keys <= Self.pvKeys else { throw fail(.tooManyKeys(tensor: "\(layer).p", keys: keys, limit: Self.pvKeys)) }
+        return try requantization(layer, maxAccumulator: Self.bound(keys, Int64(Int16.max) * 128))
     }
 
     /// Kernel 6: `.exp`, with `exp[0] = 32768` and every entry in [0, 32768] as the quantizer's

@@ -25,11 +25,11 @@ extension ScalarKernels {
     }
 
     /// QUANT.md kernel 6, per row of `cols` scores: `e_j = exp[max - a_j]`, `S = sum e_j`,
-    /// `inv = floor(255 * 2^31 / S)`, `p_j = min(255, RS(e_j inv, 31))`. `exp` holds 256 entries with
-    /// `exp[0] > 0`, so `S > 0`.
+    /// `inv = floor(2^15 * 2^31 / S)`, `p_j = min(32767, RS(e_j inv, 31))`. `exp` holds 256 entries
+    /// with `exp[0] > 0`, so `S > 0`.
     public static func softmax(
         _ a: UnsafeBufferPointer<Int8>, rows: Int, cols: Int, exp: UnsafeBufferPointer<Int32>,
-        into p: UnsafeMutableBufferPointer<UInt8>
+        into p: UnsafeMutableBufferPointer<Int16>
     ) {
         precondition(exp.count == 256, "softmax table has \(exp.count) entries, expected 256")
         precondition(cols >= 1 && a.count >= rows * cols && p.count >= rows * cols, "softmax buffers too short")
@@ -39,18 +39,18 @@ extension ScalarKernels {
             for j in 1..<cols { mx = max(mx, Int(a[base + j])) }
             var s: Int64 = 0
             for j in 0..<cols { s += Int64(exp[mx - Int(a[base + j])]) }
-            let inv = (Int64(255) << 31) / s
+            let inv = (Int64(1) << 46) / s
             for j in 0..<cols {
                 let e = Int64(exp[mx - Int(a[base + j])])
-                p[base + j] = UInt8(min(255, roundingShift(e * inv, 31)))
+                p[base + j] = Int16(min(Int64(Int16.max), roundingShift(e * inv, 31)))
             }
         }
     }
 
     /// QUANT.md kernel 7: per head, `o[n, h d + t] = sat8(RS(sum_j P[h, n, j] v[j, h d + t] * M, n))`
-    /// (uint8 x int8). Row `j` of `v` starts at `j * vStride`, row `n` of `o` at `n * oStride`.
+    /// (int16 x int8). Row `j` of `v` starts at `j * vStride`, row `n` of `o` at `n * oStride`.
     public static func pv(
-        p: UnsafeBufferPointer<UInt8>, v: UnsafeBufferPointer<Int8>, stride vStride: Int,
+        p: UnsafeBufferPointer<Int16>, v: UnsafeBufferPointer<Int8>, stride vStride: Int,
         _ shape: AttentionShape, _ r: Requantization,
         into o: UnsafeMutableBufferPointer<Int8>, stride oStride: Int
     ) {

@@ -14,9 +14,9 @@ public struct Kernels: Sendable {
         _ shape: AttentionShape, _ r: Requantization, _ a: UnsafeMutableBufferPointer<Int8>) -> Void
     public typealias Softmax = @Sendable (
         _ a: UnsafeBufferPointer<Int8>, _ rows: Int, _ cols: Int, _ exp: UnsafeBufferPointer<Int32>,
-        _ p: UnsafeMutableBufferPointer<UInt8>) -> Void
+        _ p: UnsafeMutableBufferPointer<Int16>) -> Void
     public typealias PV = @Sendable (
-        _ p: UnsafeBufferPointer<UInt8>, _ v: UnsafeBufferPointer<Int8>, _ vStride: Int,
+        _ p: UnsafeBufferPointer<Int16>, _ v: UnsafeBufferPointer<Int8>, _ vStride: Int,
         _ shape: AttentionShape, _ r: Requantization, _ o: UnsafeMutableBufferPointer<Int8>, _ oStride: Int) -> Void
 
     public var name: String

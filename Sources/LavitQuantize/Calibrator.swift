@@ -26,7 +26,7 @@ public struct Calibrator: Sendable {
     }
 
     /// Sites calibration skips: `attn.scores` repeats the last of `qk`, `ar_add` or `psi`, and
-    /// softmax probabilities have the fixed scale 1/255.
+    /// softmax probabilities have the fixed scale 2^-15.
     static let skipped: Set<TapPoint.Site> = [.scores, .probabilities]
 
     /// `images` are preprocessed uint8 `(H, W, in_chans)` frames. `progress` runs on the calling

@@ -14,6 +14,8 @@ struct GraphBuilder {
     static let stemInput = ActivationQuant(scale: 1, zeroPoint: -128)
     /// The largest observed |logit| lands near this many logit units.
     static let logitUnits = 0x1p20
+    /// Softmax probabilities are int16 codes `p / 2^15` (QUANT.md kernel 6).
+    static let probabilityScale = 0x1p-15
 
     mutating func build(_ weights: Weights) throws(QuantizeError) {
         var x = Self.stemInput
@@ -80,9 +82,9 @@ struct GraphBuilder {
             scores = try gemm("\(name).attn.psi", psi, input: t)
         }
         tensors.add("\(name).attn.softmax.exp", [256], Tables.exp(scoreScale: scores.scale))
-        scales.record("\(name).attn.softmax", ActivationQuant(scale: 1.0 / 255, zeroPoint: 0))
+        scales.record("\(name).attn.softmax", ActivationQuant(scale: Self.probabilityScale, zeroPoint: 0))
         let pv = try scales.quant("\(name).attn.pv")
-        try multiplier("\(name).attn.pv", v.scale / (255 * pv.scale))
+        try multiplier("\(name).attn.pv", v.scale * Self.probabilityScale / pv.scale)
         let attention = try gemm("\(name).attn.proj", w.attention.proj, input: pv)
         let add1 = try add2("\(name).add1", x, attention)
 

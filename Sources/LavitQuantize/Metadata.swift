@@ -10,7 +10,7 @@ struct Metadata: Encodable {
     }
 
     var format = "lavit-int8"
-    var quantVersion = 1
+    var quantVersion = 2
     var lavitConfig: Config
     var labels: [String]
     var preprocess: Preprocess

@@ -117,7 +117,6 @@ enum Evaluator {
                     guard let reference = floatTaps[name] else { return }
                     let (s, z): (Double, Double)
                     switch tap.id.site {
-                    case .probabilities: (s, z) = (1.0 / 255, 0)
                     case .logits: (s, z) = (logitScale, 0)
                     default:
                         guard let sz = scales[name], sz.count == 2 else { return }

@@ -114,12 +114,27 @@ import Testing
         #expect(tensor == "\(layer).m" && index == 3)
     }
 
+    /// pv's int32 accumulator bounds the keys per attention row at 511 (QUANT.md kernel 7): a 16x32
+    /// key grid is refused at load, 15x32 is not.
+    @Test func tooManyKeys() throws {
+        func config(height: Int) -> Config {
+            Config(
+                name: "keys", imageSize: [height, 64], numClasses: 2, patchSize: 2, embedDims: [8], depths: [1],
+                numHeads: [1], numVA: [1], srRatios: [1], mlpRatios: [1])
+        }
+        #expect(throws: Never.self) { try Int8Model(modelFile: try SyntheticModel.modelFile(config(height: 30))) }
+        let file = try SyntheticModel.modelFile(config(height: 32))
+        #expect(Self.refusal(file, mentioning: "512 keys") == .tooManyKeys(tensor: "stages.0.blocks.0.attn.pv.p", keys: 512, limit: 511))
+    }
+
     @Test func wrongFormatAndVersion() throws {
         for base in try Self.bases() {
             let format = try ModelRewriter.rewrite(base) { $0["format"] = .string("lavit-int4") }
             #expect(Self.refusal(format, mentioning: "lavit-int4") == .format(found: "lavit-int4"))
-            let version = try ModelRewriter.rewrite(base) { $0["quant_version"] = .integer(2) }
-            #expect(Self.refusal(version, mentioning: "quant_version") == .quantVersion(found: 2))
+            for found in [1, 3] {
+                let version = try ModelRewriter.rewrite(base) { $0["quant_version"] = .integer(found) }
+                #expect(Self.refusal(version, mentioning: "re-run lavit-quantize") == .quantVersion(found: found))
+            }
             let missing = try ModelRewriter.rewrite(base) { $0["format"] = nil }
             #expect(Self.refusal(missing, mentioning: "format") == .metadata(detail: "no key 'format'"))
         }

@@ -69,6 +69,7 @@ import Testing
         switch entry.dtype {
         case .int8: return try file.int8(name).map(Int.init)
         case .uint8: return try file.uint8(name).map(Int.init)
+        case .int16: return try file.int16(name).map(Int.init)
         case .int32: return try file.int32(name).map(Int.init)
         case .int64: return try file.int64(name).map(Int.init)
         default: throw MissingTensor(name: "\(name) as an integer tensor")

@@ -148,7 +148,7 @@ struct Int8TestMetadata: Codable {
     }
 
     var format = "lavit-int8"
-    var quantVersion = 1
+    var quantVersion = 2
     var config: Config
     var labels: [String]
     var preprocess: Preprocess

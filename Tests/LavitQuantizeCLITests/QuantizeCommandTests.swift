@@ -1,4 +1,6 @@
+import LavitCheckpoint
 import LavitInt8
+import LavitModel
 import LavitModelFile
 import Testing
 
@@ -84,4 +86,35 @@ private let goodImages = [
     #expect(ImageFolder.classIndex(folder: "7_Sneaker", labels: labels) == nil)
     #expect(ImageFolder.classIndex(folder: "misc", labels: labels) == nil)
     #expect(ImageFolder.spread(Array(0..<10), count: 3) == [0, 3, 6])
+}
+
+/// The report's per-layer SQNR reads every int8 tap at the scale the model file records for it,
+/// the int16 probabilities included: a tap read at the wrong scale shows as noise louder than the
+/// signal, so every layer must come out well above 0 dB.
+@Test func everyLayerIsComparedAtItsRecordedScale() throws {
+    let calibration = try folder(goodImages)
+    let output = calibration + "/multi.lvt"
+    let checkpoint = fixtures + "golden/multi/model.safetensors"
+    try Quantize.parse([checkpoint, "--calibration", calibration, "-o", output, "--threads", "1"]).run()
+    let ckpt = try Checkpoint.load(path: checkpoint)
+    let config = try #require(ckpt.config)
+    let weights = try Weights(config: config, tensors: ckpt.tensors)
+    let file = try ModelFile.load(path: output)
+    let entries = goodImages.map { ImageFolder.Entry(path: calibration + "/" + $0, label: nil) }
+    let result = try Evaluator.run(weights: weights, modelFile: file, entries: entries, sqnrImages: entries.count, threads: 1)
+    let softmax = result.tapOrder.filter { $0.hasSuffix("attn.softmax") }
+    #expect(softmax.count == config.depths.reduce(0, +))
+    for name in result.tapOrder {
+        let sqnr = try #require(result.sqnr(name), "\(name) has no SQNR")
+        #expect(sqnr > 10, "\(name): \(sqnr) dB")
+    }
+}
+
+/// The model the project ships loads with this engine (a change to QUANT.md that forgets to
+/// rebuild it fails here) and gets the first Fashion-MNIST test image, an ankle boot, right.
+@Test func shippedModelLoadsAndClassifies() throws {
+    let model = fixtures + "../../Tools/models/lavit-fashion.lvt"
+    #expect(try Verify.parse([model]).report().contains(": ok ("))
+    let ranked = try ImageClassifier(modelPath: model).classify(path: fixtures + "images/fashion_28x28.png")
+    #expect(ranked.first?.label == "Ankle boot")
 }

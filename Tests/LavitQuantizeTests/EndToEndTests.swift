@@ -113,7 +113,7 @@ import Testing
         }
 
         let metadata = try file.decodeMetadata(Metadata.self)
-        #expect(metadata.format == "lavit-int8" && metadata.quant_version == 1)
+        #expect(metadata.format == "lavit-int8" && metadata.quant_version == 2)
         #expect(metadata.lavit_config == config)
         #expect(metadata.labels == labels)
         #expect(metadata.preprocess == .init(

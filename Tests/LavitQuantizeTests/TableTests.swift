@@ -21,11 +21,11 @@ import Testing
         let scores: [Int64] = [-128, -40, 0, 3, 17, 90, 91, 127]
         let mx = scores.max()!
         let e = scores.map { Int64(table[Int(mx - $0)]) }
-        let inv = 255 * (Int64(1) << 31) / e.reduce(0, +)
-        let p = e.map { min(255, IntegerKernels.rs($0 * inv, 31)) }
+        let inv = (Int64(1) << 46) / e.reduce(0, +)
+        let p = e.map { min(32767, IntegerKernels.rs($0 * inv, 31)) }
         let exps = scores.map { exp(Double($0) * scale) }
         for (j, want) in exps.map({ $0 / exps.reduce(0, +) }).enumerated() {
-            #expect(abs(Double(p[j]) / 255 - want) <= 1.0 / 255, "score \(scores[j])")
+            #expect(abs(Double(p[j]) * 0x1p-15 - want) <= 2 * 0x1p-15, "score \(scores[j])")
         }
     }
 

@@ -1,7 +1,7 @@
 """Integer reference of lavit's int8 engine: Tools/QUANT.md, literally, from the model file alone.
 
 The Swift engine (Sources/LavitInt8) implements the same text and must give the same logits bit
-for bit. Every value on the inference path is a Python int or a numpy int64 (int8, uint8 and
+for bit. Every value on the inference path is a Python int or a numpy int64 (int8, int16 and
 int32 only at a kernel's edges): no float touches it. Products go through `mul`, which refuses
 where numpy would wrap silently; with the value ranges check_model enforces (QUANT.md's, plus the
 few its int64 arithmetic needs, listed in Tools/README.md) it never has to.
@@ -28,7 +28,7 @@ else:
     from config import LavitConfig  # noqa: E402
 
 I64 = np.int64
-FORMAT, QUANT_VERSION, MAX_CHANNELS = "lavit-int8", 1, 4096
+FORMAT, QUANT_VERSION, MAX_CHANNELS, MAX_KEYS = "lavit-int8", 2, 4096, 511
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
@@ -138,12 +138,12 @@ def qk(q, k, heads: int, p):
 
 
 def softmax(a, exp):
-    """6. Per row of a symmetric score map (last axis): uint8 probabilities p / 255.
-    e_j <= S, so e_j * inv <= 255 * 2^31."""
+    """6. Per row of a symmetric score map (last axis): int16 probabilities p / 2^15.
+    e_j <= S, so e_j * inv <= 2^46."""
     a = np.asarray(a, I64)
     e = np.asarray(exp, I64)[a.max(axis=-1, keepdims=True) - a]
-    inv = (255 << 31) // e.sum(axis=-1, keepdims=True)
-    return np.minimum(255, rs(e * inv, 31))
+    inv = (1 << 46) // e.sum(axis=-1, keepdims=True)
+    return np.minimum(32767, rs(e * inv, 31))
 
 
 def pv(probs, v, p):
@@ -334,6 +334,9 @@ def check_model(model: modelfile.ModelFile) -> Tuple[LavitConfig, Dict[str, np.n
         raise ModelError(f"metadata 'lavit_config': {e}") from None
     if max(cfg.embed_dims) > MAX_CHANNELS:
         raise ModelError(f"metadata 'lavit_config': embed_dims {cfg.embed_dims} exceed {MAX_CHANNELS}")
+    keys = [cfg.key_tokens(m) for m in range(cfg.num_stages)]
+    if max(keys) > MAX_KEYS:
+        raise ModelError(f"metadata 'lavit_config': {max(keys)} keys per attention row exceed pv's int32 limit {MAX_KEYS}")
     for name, dtype, shape, _ in required_tensors(cfg):
         if name not in model.tensors:
             raise ModelError(f"tensor '{name}' is missing")
@@ -465,7 +468,7 @@ class Graph:
                 hidden = self.gelu(f"{b}.mlp.gelu", self.gemm(f"{b}.mlp.fc1", self.layernorm(f"{b}.norm2", x)))
                 x = self.add2(f"{b}.add2", x, self.gemm(f"{b}.mlp.fc2", hidden))
                 named[f"scores.{m}.{i}"] = a.astype(np.int8)
-                named[f"probs.{m}.{i}"] = probs.astype(np.uint8)
+                named[f"probs.{m}.{i}"] = probs.astype(np.int16)
             named[f"stage{m}"] = x.astype(np.int8)
             grid, grid_hw, prev_scores = x.reshape(hq, wq, c), (hq, wq), scores
         pooled = self.meanpool("pool", self.layernorm("norm", x))
