@@ -24,8 +24,9 @@ public struct LayerNormParameters {
 }
 
 extension ScalarKernels {
-    /// Per row of C: `q_i = x_i - z_in`, `S = sum q_i`, `D_i = C q_i - S`, `V = sum D_i^2`,
-    /// `R = isqrt(V + E)`, `inv = floor(2^40 / R)`, `t_i = RS(D_i inv, 25)`,
+    /// Per row of C: `q_i = x_i - z_in`, `S = sum q_i`, `D_i = C q_i - S`, `W = V + E` with
+    /// `V = sum D_i^2`, `R = isqrt(W 4^k)` with k fractional bits (`layerNormRootBits`),
+    /// `inv = floor(2^(40+k) / R)`, `t_i = RS(D_i inv, 25)`,
     /// `y_i = sat8(z_out + RS(t_i g_i + bb_i, shift))`. `y` may be `x` itself: each `y_i` is written
     /// after the row's sums and depends on `x_i` alone.
     public static func layerNorm(
@@ -44,7 +45,9 @@ extension ScalarKernels {
                 let d = width * (Int64(x[base + i]) - p.zeroIn) - s
                 v += d * d
             }
-            let inv = (Int64(1) << 40) / isqrt(v + p.epsilon)
+            let w = v + p.epsilon
+            let k = layerNormRootBits(w)
+            let inv = (Int64(1) << (40 + k)) / isqrt(w << (2 * k))
             for i in 0..<c {
                 let d = width * (Int64(x[base + i]) - p.zeroIn) - s
                 let t = roundingShift(d * inv, 25)
@@ -52,4 +55,12 @@ extension ScalarKernels {
             }
         }
     }
+}
+
+/// QUANT.md kernel 3's `k = min(22, max(0, floor((62 - bitlen(W)) / 2)))`: as many fractional bits
+/// for the root as keep `W 4^k` below 2^62 and `2^(40+k)` within int64.
+@inlinable
+public func layerNormRootBits(_ w: Int64) -> Int64 {
+    let bits = Int64(64 - w.leadingZeroBitCount)
+    return min(22, max(0, (62 - bits) / 2))
 }

@@ -13,28 +13,36 @@ import Testing
         }
     }
 
-    /// Row q = [1, -1, 1, -1] (x = [3, 1, 3, 1], z_in = 2): S = 0, D = [4, -4, 4, -4], V = 64,
-    /// R = isqrt(64 + E) = 8 for E = 1, inv = 2^40 / 8 = 2^37, t = RS(±4 2^37, 25) = ±2^14, i.e.
-    /// 2^15 D / sqrt(V). Then y = z_out + RS(t g + bb, shift).
+    /// Row q = [1, -1, 1, -1] (x = [3, 1, 3, 1], z_in = 2): S = 0, D = [4, -4, 4, -4], V = 64 and
+    /// with E = 17, W = 81: k = min(22, (62 - 7) / 2) = 22, R = isqrt(81 4^22) = 9 2^22 exactly,
+    /// inv = floor(2^62 / R) = floor(2^40 / 9) = 122167958641, t = RS(±4 inv, 25) = ±14564
+    /// (14563.56 rounds up), i.e. 2^15 D / sqrt(W). Then y = z_out + RS(t g + bb, shift).
     @Test func derivableRow() {
-        let params = Parameters(g: [1, 2, 1, 1], bb: [0, 0, 1 << 10, -(3 << 9)], zIn: 2, e: 1, shift: 10, zOut: -5)
+        let params = Parameters(g: [1, 2, 1, 1], bb: [0, 0, 1 << 10, -(3 << 9)], zIn: 2, e: 17, shift: 10, zOut: -5)
         let x = Buffer<Int8>([3, 1, 3, 1])
         let y = Buffer<Int8>(repeating: 0, count: 4)
         ScalarKernels.layerNorm(x.read, rows: 1, params.p, into: y.pointer)
-        // t = [16384, -16384, 16384, -16384]; t g + bb = [16384, -32768, 17408, -17920];
-        // RS(., 10) = [16, -32, 17, -17.5 -> -17]; + z_out.
-        #expect(y.array == [11, -37, 12, -22])
+        // t g + bb = [14564, -29128, 15588, -16100]; RS(., 10) = [14.2 -> 14, -28.4 -> -28,
+        // 15.2 -> 15, -15.7 -> -16]; + z_out.
+        #expect(y.array == [9, -33, 10, -21])
     }
 
-    /// E under the square root floors: V + E = 65 still gives R = 8; V + E = 81 gives R = 9.
-    @Test func epsilonEntersTheFloorSquareRoot() {
+    /// The root keeps fractional bits: W = 65 is not a square, and t = 2^15 4 / sqrt(65) =
+    /// 16256.8 -> 16257 (a floor isqrt(65) = 8 would give 16384). With bb = ∓16200 and shift 4 the
+    /// difference shows: RS(±57, 4) = ±4 where 16384 would give RS(±184, 4) = 12 and -11 (ties up).
+    @Test func squareRootKeepsFractionalBits() {
         let x = Buffer<Int8>([3, 1, 3, 1])
         let y = Buffer<Int8>(repeating: 0, count: 4)
-        let wide = Parameters(g: [1, 1, 1, 1], bb: [0, 0, 0, 0], zIn: 2, e: 17, shift: 10, zOut: 0)
-        ScalarKernels.layerNorm(x.read, rows: 1, wide.p, into: y.pointer)
-        // inv = floor(2^40 / 9) = 122167958641, t = RS(4 inv, 25) = 14564 (14563.56 rounds up),
-        // RS(14564, 10) = 14 (14.22).
-        #expect(y.array == [14, -14, 14, -14])
+        let params = Parameters(g: [1, 1, 1, 1], bb: [-16200, 16200, -16200, 16200], zIn: 2, e: 1, shift: 4, zOut: 0)
+        ScalarKernels.layerNorm(x.read, rows: 1, params.p, into: y.pointer)
+        #expect(y.array == [4, -4, 4, -4])
+    }
+
+    /// k follows W's bit length: 22 fractional bits for small W, fewer as W grows, none from 2^61.
+    @Test func rootBitsFollowTheBitLength() {
+        #expect(layerNormRootBits(1) == 22 && layerNormRootBits(1 << 16) == 22)
+        #expect(layerNormRootBits(1 << 20) == 20 && layerNormRootBits((1 << 21) - 1) == 20)
+        #expect(layerNormRootBits(1 << 54) == 3 && layerNormRootBits(1 << 60) == 0 && layerNormRootBits(.max) == 0)
     }
 
     /// A constant row has D = 0 and leaves only the bias; in place works row by row.

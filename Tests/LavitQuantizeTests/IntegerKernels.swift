@@ -35,7 +35,9 @@ enum IntegerKernels {
             let sum = q.reduce(0, +)
             let d = q.map { Int64(c) * $0 - sum }
             let v = d.reduce(0) { $0 + $1 * $1 }
-            let inv = (1 << 40) / isqrt(v + e)
+            let w = v + e
+            let k = min(22, max(0, (62 - Int64(64 - w.leadingZeroBitCount)) / 2))
+            let inv = (1 << (40 + k)) / isqrt(w << (2 * k))
             for i in 0..<c {
                 let t = rs(d[i] * inv, 25)
                 y.append(sat8(zOut + rs(t * Int64(g[i]) + bb[i], shift)))
