@@ -29,13 +29,14 @@ import Testing
             let x = (0..<c).map { input.dequantize(Int(codes[r * c + $0])) }
             let mean = x.reduce(0, +) / Double(c)
             let variance = x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(c)
-            // The kernel's own resolution: R = isqrt(V + E) is floored (relative error < 1/R), E is
-            // an integer at least 1, and t has 2^-15 * sqrt(C) resolution in normalised units.
+            // The kernel's own resolution: the root of W = V + E has 22 fractional bits where W is
+            // small, inv = floor(2^(40+k) / R) is relatively off by at most sqrt(W) / 2^40, E is an
+            // integer at least 1, and t has 2^-15 * sqrt(C) resolution in normalised units.
             let q = (0..<c).map { Int64(codes[r * c + $0]) + 20 }
             let total = q.reduce(0, +)
             let v = q.reduce(Int64(0)) { acc, qi in acc + (Int64(c) * qi - total) * (Int64(c) * qi - total) }
-            let root = IntegerKernels.isqrt(v + params.p[1])
-            let relative = 2 / Double(root) + abs(Double(params.p[1]) - realE) / (Double(v) + realE) + 1e-6
+            let w = Double(v + params.p[1])
+            let relative = 0x1p-22 + w.squareRoot() * 0x1p-40 + abs(Double(params.p[1]) - realE) / (Double(v) + realE)
             for i in 0..<c {
                 let normalised = (x[i] - mean) / (variance + eps).squareRoot()
                 let want = normalised * gamma[i] + beta[i]
