@@ -14,7 +14,7 @@ let package = Package(
         // Model description: config, geometry, parameter schema, cost. Knows no file formats.
         .target(name: "LavitModel"),
         // Float checkpoints (.safetensors, torch .pth) to named tensors; trusts nothing.
-        .target(name: "LavitCheckpoint", dependencies: ["LavitModel"]),
+        .target(name: "LavitCheckpoint", dependencies: ["LavitModel", "LavitChecksum"]),
         // Float32 forward pass: the reference the int8 engine is checked against.
         .target(name: "LavitFloat", dependencies: ["LavitModel"]),
         // The lavit-quantize commands, as a library so tests can reach them.
@@ -27,7 +27,9 @@ let package = Package(
             ]),
         .executableTarget(name: "lavit-quantize", dependencies: ["LavitQuantizeCLI"]),
         // The int8 model file container: JSON metadata and named typed tensors; trusts nothing.
-        .target(name: "LavitModelFile"),
+        .target(name: "LavitModelFile", dependencies: ["LavitChecksum"]),
+        // CRC-32 for zip entries and model files alike.
+        .target(name: "LavitChecksum"),
         // JPEG through the TurboJPEG API and PNG through libpng behind a setjmp-confining shim, so
         // no C longjmp crosses a Swift frame.
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
@@ -44,12 +46,13 @@ let package = Package(
         .target(name: "LavitInt8", dependencies: ["LavitKernels", "LavitModel", "LavitModelFile"]),
 
         .testTarget(name: "LavitModelTests", dependencies: ["LavitModel"]),
-        .testTarget(name: "LavitCheckpointTests", dependencies: ["LavitTestSupport", "LavitCheckpoint", "LavitModel"]),
+        .testTarget(name: "LavitCheckpointTests", dependencies: ["LavitTestSupport", "LavitCheckpoint", "LavitChecksum", "LavitModel"]),
+        .testTarget(name: "LavitChecksumTests", dependencies: ["LavitTestSupport", "LavitChecksum"]),
         .testTarget(name: "LavitFloatTests", dependencies: ["LavitFloat", "LavitCheckpoint", "LavitModel"]),
         .testTarget(
             name: "LavitQuantizeCLITests",
             dependencies: ["LavitQuantizeCLI", "LavitCheckpoint", "LavitInt8", "LavitModel", "LavitModelFile"]),
-        .testTarget(name: "LavitModelFileTests", dependencies: ["LavitTestSupport", "LavitModelFile"]),
+        .testTarget(name: "LavitModelFileTests", dependencies: ["LavitTestSupport", "LavitModelFile", "LavitChecksum"]),
         .testTarget(
             name: "LavitQuantizeTests",
             dependencies: ["LavitTestSupport", "LavitQuantize", "LavitCheckpoint", "LavitFloat", "LavitInt8", "LavitModel", "LavitModelFile"]),

@@ -1,3 +1,5 @@
+import LavitChecksum
+
 /// The part of ZIP that `torch.save` writes: stored (uncompressed) entries, optional zip64
 /// records, one disk. Every offset and size is checked against the file before it is used.
 struct ZipArchive {
@@ -36,7 +38,7 @@ struct ZipArchive {
     /// The entry's bytes, after checking its CRC-32.
     func contents(of entry: Entry) throws(ParseFailure) -> ArraySlice<UInt8> {
         let data = bytes[entry.data]
-        let crc = CRC32.checksum(data)
+        let crc = data.withUnsafeBytes { CRC32.update(0, $0) }
         guard crc == entry.crc else {
             throw .malformed("zip entry \(quoted(entry.name)) fails its CRC-32 check (damaged file)")
         }

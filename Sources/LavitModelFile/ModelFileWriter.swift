@@ -1,3 +1,4 @@
+import LavitChecksum
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,5 @@
+import LavitChecksum
+
 /// Where the parts of a checked file lie.
 struct Layout {
     var metadata: Range<Int>

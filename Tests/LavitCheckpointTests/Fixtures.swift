@@ -1,4 +1,5 @@
 import LavitCheckpoint
+import LavitChecksum
 import Testing
 import LavitTestSupport
 
@@ -56,7 +57,7 @@ enum ZipBuilder {
         for entry in entries {
             let offset = out.count
             let name = Array(entry.name.utf8)
-            let crc = entry.crc ?? crc32(entry.data)
+            let crc = entry.crc ?? entry.data.withUnsafeBytes { CRC32.update(0, $0) }
             let size = zip64 ? 0xFFFF_FFFF : UInt32(entry.data.count)
             let extra =
                 zip64
@@ -87,15 +88,6 @@ enum ZipBuilder {
             out += le32(UInt32(central.count)) + le32(UInt32(centralOffset)) + le16(0)
         }
         return out
-    }
-
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = (crc >> 1) ^ (crc & 1 == 1 ? 0xEDB8_8320 : 0) }
-        }
-        return ~crc
     }
 }
 

@@ -1,3 +1,4 @@
+import LavitChecksum
 @testable import LavitModelFile
 
 /// A small model file with one tensor of every dtype, including a scalar and an empty tensor.

@@ -1,9 +1,10 @@
-/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), the value Python's `zlib.crc32` gives,
-/// so the Python reference reader can check files with the standard library alone.
+/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320): the zip entry checksum torch's reader
+/// checks, and the model file's, the value Python's `zlib.crc32` gives so the Python reference
+/// reader needs only the standard library.
 ///
-/// Slicing-by-8 (eight bytes per step through eight tables), since every load checksums the whole
-/// file: about 5x the byte-at-a-time loop.
-enum CRC32 {
+/// Slicing-by-8 (eight bytes per step through eight tables), since every model load checksums the
+/// whole file: about 5x the byte-at-a-time loop.
+public enum CRC32 {
     /// Table k, at [256 * k ..< 256 * (k + 1)], advances a byte's contribution by k more bytes.
     private static let tables: [UInt32] = {
         var t = [UInt32](repeating: 0, count: 8 * 256)
@@ -22,7 +23,7 @@ enum CRC32 {
     }()
 
     /// Continues `crc` (the result of an earlier call, or 0 to start) over `bytes`.
-    static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    public static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var c = ~crc
         tables.withUnsafeBufferPointer { t in
             var i = 0
@@ -41,13 +42,5 @@ enum CRC32 {
             }
         }
         return ~c
-    }
-
-    /// The file checksum: CRC-32 of the whole file with the checksum field read as zeros.
-    static func fileChecksum(_ file: UnsafeRawBufferPointer) -> UInt32 {
-        let field = Format.Field.checksum
-        var crc = update(0, UnsafeRawBufferPointer(rebasing: file[..<field]))
-        crc = withUnsafeBytes(of: UInt32(0)) { update(crc, $0) }
-        return update(crc, UnsafeRawBufferPointer(rebasing: file[(field + 4)...]))
     }
 }
