@@ -13,18 +13,18 @@ import io
 import math
 import os
 import pickle
-import pickletools
 import shutil
 import sys
 import zipfile
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lavit_ref import safetensors_io as st  # noqa: E402
+from lavit_ref.checkpoint_io import load_checked, pickle_globals, unwrap  # noqa: E402
 from lavit_ref.config import LavitConfig  # noqa: E402
 from lavit_ref.model import LavitModel, LavitOutput  # noqa: E402
 
@@ -196,40 +196,6 @@ def save_legacy(path: Path) -> None:
     key = str(base.storage()._cdata).encode()
     assert data.count(key) == 3, "expected the storage key in both tensors and the key list"
     path.write_bytes(data.replace(key, b"1".rjust(len(key), b"0")))
-
-
-def pickle_globals(path: Path) -> List[str]:
-    with zipfile.ZipFile(path) as z:
-        name = next(n for n in z.namelist() if n.endswith("/data.pkl"))
-        data = z.read(name)
-    found = []
-    for op, arg, _ in pickletools.genops(data):
-        if op.name in ("GLOBAL", "INST"):
-            found.append(str(arg).replace("\n", " "))
-    return found
-
-
-ALLOWED_GLOBALS = {
-    "collections OrderedDict", "torch._utils _rebuild_tensor_v2",
-    "torch FloatStorage", "torch HalfStorage", "torch BFloat16Storage",
-}
-
-
-def load_checked(path: Path):
-    """torch.load after checking the pickle names only allowed globals.
-
-    Stands in for weights_only=True, which torch 1.13 cannot use here: its restricted unpickler
-    lacks the BINFLOAT opcode that the floats of "lavit_config" need (torch >= 2.0 has it).
-    """
-    bad = set(pickle_globals(path)) - ALLOWED_GLOBALS
-    if bad:
-        raise pickle.UnpicklingError(f"{path.name}: forbidden global(s) {sorted(bad)}")
-    return torch.load(str(path), map_location="cpu")
-
-
-def unwrap(obj) -> Dict[str, torch.Tensor]:
-    sd = obj["model"] if "model" in obj else obj["state_dict"]
-    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in sd.items()}
 
 
 def logits_from(cfg: LavitConfig, sd: Dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:

@@ -62,11 +62,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fashion_data  # noqa: E402
 from lavit_ref import cost  # noqa: E402
+from lavit_ref.checkpoint_io import load_checked, unwrap  # noqa: E402
 from lavit_ref import safetensors_io as st  # noqa: E402
 from lavit_ref.config import LavitConfig  # noqa: E402
 from lavit_ref.losses import DIAG_LOSS_WEIGHT, diagonality_loss  # noqa: E402
 from lavit_ref.model import LavitModel  # noqa: E402
-from make_golden import load_checked, unwrap  # noqa: E402
 
 STEM = "lavit-fashion"
 PAD = 2  # random-crop padding, pixels
