@@ -37,6 +37,10 @@ struct BenchmarkTests {
         for config in SyntheticConfigs.all { try Self.time("synthetic \(config.name)", Int8Engine(modelFile: SyntheticModel.modelFile(config)), runs: 21) }
     }
 
+    @Test func shippedModel() throws {
+        try Self.time("lavit-fashion (the shipped model)", Int8Engine(modelFile: Int8Golden.shippedModel()), runs: 201)
+    }
+
     @Test func lavitT() throws {
         let config = try #require(Config.variant(named: "lavit-t"))
         let start = Self.seconds()

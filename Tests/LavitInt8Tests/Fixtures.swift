@@ -27,6 +27,8 @@ enum Int8Golden {
     static func path(_ config: String, _ file: String) -> String { "\(root)/\(config)/\(file)" }
     static func model(_ config: String) throws -> ModelFile { try ModelFile.load(path: path(config, "model.lvt")) }
     static func vectors(_ config: String) throws -> ModelFile { try ModelFile.load(path: path(config, "golden.lvt")) }
+    /// The model the project ships, `Tools/models/lavit-fashion.lvt`.
+    static func shippedModel() throws -> ModelFile { try ModelFile.load(path: "\(root)/../../../Tools/models/lavit-fashion.lvt") }
 }
 
 /// Small configs for synthetic models: the three golden float configs (AR with reduced keys, a
