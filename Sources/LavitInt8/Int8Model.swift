@@ -38,6 +38,9 @@ public final class Int8Model: @unchecked Sendable {
         arena = ArenaLayout(config: metadata.config, stages: stages)
     }
 
+    /// The revision of `Tools/QUANT.md` this engine implements; it refuses files made for another.
+    public static let quantVersion = Int8Metadata.quantVersion
+
     /// Bytes of the uint8 HWC image `infer` takes: `H * W * in_chans`.
     public var inputByteCount: Int { config.imageSize[0] * config.imageSize[1] * config.inChans }
 

@@ -10,6 +10,8 @@ import FoundationEssentials
 /// returned by the accessors stay valid while this `ModelFile` (or a copy of it) is alive; the
 /// daemon keeps its model for its whole run. Use `withUnsafeBytes(of:_:)` for scoped access.
 public struct ModelFile: Sendable {
+    /// The container version this reader reads (`Tools/MODELFILE.md`); it refuses any other.
+    public static let formatVersion = Int(Format.version)
     /// The path it was loaded from, or the label given to `parse(bytes:source:)`.
     public let source: String
     /// The tensors in table order.

@@ -11,7 +11,7 @@ enum ModelFileReport {
         let file = try ModelFile.load(path: path)
         let model = try Int8Model(modelFile: file)
         var out = ReportWriter()
-        out.line("model       \(path) (lavit int8 model file v1)")
+        out.line("model       \(path) (lavit int8 model file v\(ModelFile.formatVersion), QUANT.md quant_version \(Int8Model.quantVersion))")
         out.line("config      \(model.config.name) (from model metadata)")
         ConfigTable.write(model.config, to: &out)
         let p = model.preprocess

@@ -80,3 +80,11 @@ func variantCostIsWithinTenPercentOfThePaper(name: String) throws {
         "\(error)".contains("unknown config key 'mlp_ratio'")
     }
 }
+
+@Test func inspectModelFileNamesVersionsConfigAndLabels() throws {
+    let report = try inspect([fixtures + "../../Tools/models/lavit-fashion.lvt", "--tensors"])
+    #expect(report.contains("(lavit int8 model file v1, QUANT.md quant_version 2)"))
+    #expect(report.contains("lavit-fashion (from model metadata)"))
+    #expect(report.contains("labels      10: T-shirt/top, Trouser,"))
+    #expect(report.contains("stages.1.blocks.0.attn.softmax.exp"))
+}
