@@ -34,16 +34,25 @@ public struct Classify: ParsableCommand {
         for path in images {
             do {
                 let ranked = try classifier.classify(path: path)
-                print(path)
-                for (rank, entry) in ranked.prefix(topK).enumerated() {
-                    print("  \(rank + 1). \(entry.label)  \(Format.fixed(entry.probability * 100, 1))%")
-                }
+                print(Self.render(path: path, ranked: Array(ranked.prefix(topK))), terminator: "")
             } catch {
                 failed += 1
                 printError("\(error)")
             }
         }
         if failed > 0 { throw ExitCode.failure }
+    }
+
+    /// The image's path, then one aligned line per label: rank, label, probability.
+    static func render(path: String, ranked: [(label: String, probability: Double)]) -> String {
+        var out = ReportWriter()
+        out.line(path)
+        let rankWidth = String(ranked.count).count + 1
+        let labelWidth = ranked.map(\.label.count).max() ?? 0
+        for (rank, entry) in ranked.enumerated() {
+            out.row(["", "\(rank + 1).", entry.label, Format.fixed(entry.probability * 100, 1) + "%"], [0, -rankWidth, labelWidth, -6])
+        }
+        return out.text
     }
 }
 

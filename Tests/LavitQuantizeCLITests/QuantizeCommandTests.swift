@@ -118,3 +118,14 @@ private let goodImages = [
     let ranked = try ImageClassifier(modelPath: model).classify(path: fixtures + "images/fashion_28x28.png")
     #expect(ranked.first?.label == "Ankle boot")
 }
+
+@Test func classifyLinesAreAligned() {
+    let text = Classify.render(path: "a.png", ranked: [("Ankle boot", 0.895), ("Sneaker", 0.033), ("Bag", 0.0004)])
+    #expect(text == """
+        a.png
+          1.  Ankle boot   89.5%
+          2.  Sneaker       3.3%
+          3.  Bag           0.0%
+
+        """)
+}
