@@ -14,7 +14,7 @@ let package = Package(
         // Model description: config, geometry, parameter schema, cost. Knows no file formats.
         .target(name: "LavitModel"),
         // Float checkpoints (.safetensors, torch .pth) to named tensors; trusts nothing.
-        .target(name: "LavitCheckpoint", dependencies: ["LavitModel", "LavitChecksum"]),
+        .target(name: "LavitCheckpoint", dependencies: ["LavitModel", "LavitChecksum", "LavitSystem"]),
         // Float32 forward pass: the reference the int8 engine is checked against.
         .target(name: "LavitFloat", dependencies: ["LavitModel"]),
         // The lavit-quantize commands, as a library so tests can reach them.
@@ -27,7 +27,7 @@ let package = Package(
             ]),
         .executableTarget(name: "lavit-quantize", dependencies: ["LavitQuantizeCLI"]),
         // The int8 model file container: JSON metadata and named typed tensors; trusts nothing.
-        .target(name: "LavitModelFile", dependencies: ["LavitChecksum"]),
+        .target(name: "LavitModelFile", dependencies: ["LavitChecksum", "LavitSystem"]),
         // CRC-32 for zip entries and model files alike.
         .target(name: "LavitChecksum"),
         // JPEG through the TurboJPEG API and PNG through libpng behind a setjmp-confining shim, so
@@ -36,7 +36,12 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         // Image decoding, YUYV conversion and the integer preprocessing the quantizer and the
         // daemon share.
-        .target(name: "LavitImage", dependencies: ["CTurboJPEG", "CPNG"]),
+        .target(name: "LavitImage", dependencies: ["CTurboJPEG", "CPNG", "LavitSystem"]),
+        // The one system-call layer: EINTR retried, errno typed, and the seam where tests put a
+        // fake camera or inject failures.
+        .target(name: "LavitSystem", dependencies: ["CSystemShims"]),
+        // libv4l2, accept4 and the V4L2 constants Swift cannot see (variadic calls, macros).
+        .systemLibrary(name: "CSystemShims", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
         // Post-training quantization: calibration statistics and float weights to the int8 model
         // file of Tools/QUANT.md; the one place where floats become integers.
         .target(name: "LavitQuantize", dependencies: ["LavitModel", "LavitFloat", "LavitModelFile"]),

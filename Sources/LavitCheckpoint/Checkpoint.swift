@@ -1,5 +1,6 @@
 import FoundationEssentials
 import LavitModel
+import LavitSystem
 
 public enum CheckpointFormat: String, Sendable {
     case safetensors
@@ -25,7 +26,7 @@ public struct Checkpoint: Sendable {
 
     /// Reads and parses `path`; the format comes from the magic bytes, not the extension.
     public static func load(path: String) throws(CheckpointError) -> Checkpoint {
-        try decode(FileReader.readAll(path: path), name: path)
+        try decode(readCheckpointFile(path), name: path)
     }
 
     /// Parses checkpoint bytes already in memory; `name` is what error messages call the file.
@@ -100,5 +101,17 @@ public struct Checkpoint: Sendable {
         let head = bytes.prefix(8).map { String($0, radix: 16) }.joined(separator: " ")
         throw ParseFailure(
             kind: .unrecognized, reason: "not a safetensors file or torch zip checkpoint (starts with [\(head)])")
+    }
+}
+
+/// Checkpoints are read whole; LaViT-B in float32 is under 400 MB, so 4 GiB is far above any
+/// model lavit defines and below what would exhaust a small device.
+let checkpointByteLimit = 4 << 30
+
+func readCheckpointFile(_ path: String) throws(CheckpointError) -> [UInt8] {
+    do throws(FileReadError) {
+        return try System.live.readFile(path, limit: checkpointByteLimit)
+    } catch {
+        throw CheckpointError(path: path, kind: .io, reason: error.description)
     }
 }

@@ -1,3 +1,4 @@
+import LavitSystem
 /// Decodes JPEG and PNG into 8-bit RGB, telling the two apart by their signatures, never by the
 /// file name.
 ///
@@ -43,10 +44,14 @@ public final class ImageDecoder {
     /// Reads and decodes a file; errors name `path`.
     public static func decode(path: String) throws(ImageError) -> RGBImage {
         let bytes: [UInt8]
-        do throws(ImageError.Reason) {
-            bytes = try Posix.readFile(path, limit: ImageLimits.maxFileBytes)
+        do throws(FileReadError) {
+            bytes = try System.live.readFile(path, limit: ImageLimits.maxFileBytes)
         } catch {
-            throw ImageError(file: path, error)
+            switch error {
+            case let .system(errno): throw ImageError(file: path, .system(call: errno.call, errno: errno.code))
+            case .tooLarge: throw ImageError(file: path, .fileTooLarge(limit: ImageLimits.maxFileBytes))
+            case let .notRegular(kind): throw ImageError(file: path, .notRegularFile(kind))
+            }
         }
         do throws(ImageError) {
             return try decode(bytes: bytes)

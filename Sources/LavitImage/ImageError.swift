@@ -19,6 +19,8 @@ public struct ImageError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Reason: Error, Sendable, Equatable, CustomStringConvertible {
         case system(call: String, errno: Int32)
         case fileTooLarge(limit: Int)
+        /// A FIFO, device or directory where an image file was expected.
+        case notRegularFile(String)
         case empty
         /// Neither signature matched; the first bytes, and the format they belong to if known.
         case unknownFormat(leadingBytes: [UInt8], looksLike: String?)
@@ -38,6 +40,8 @@ public struct ImageError: Error, Sendable, Equatable, CustomStringConvertible {
                 "\(call) failed: \(String(cString: strerror(errno))) (errno \(errno))"
             case let .fileTooLarge(limit):
                 "file is larger than \(limit) bytes, too large for an image"
+            case let .notRegularFile(kind):
+                "not a regular file (\(kind))"
             case .empty:
                 "empty file"
             case let .unknownFormat(bytes, looksLike):

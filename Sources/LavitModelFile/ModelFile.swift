@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
+import LavitSystem
 
 /// A loaded, fully validated lavit model file: a JSON metadata document and named tensors.
 ///
@@ -34,17 +35,24 @@ public struct ModelFile: Sendable {
         func fail(_ error: Errno) -> ModelFileError {
             ModelFileError(source: path, reason: .system(call: error.call, errno: error.code))
         }
-        let fd: Int32
-        do throws(Errno) { fd = try Posix.open(path, O_RDONLY | O_CLOEXEC) } catch { throw fail(error) }
-        defer { Posix.close(fd) }
-        let size: Int
-        do throws(Errno) { size = try Posix.fileSize(fd) } catch { throw fail(error) }
+        let system = System.live
+        let (fd, size): (Int32, Int)
+        do throws(FileReadError) {
+            (fd, size) = try system.openRegularFile(path)
+        } catch {
+            switch error {
+            case let .system(errno): throw fail(errno)
+            case let .notRegular(kind): throw ModelFileError(source: path, reason: .notRegularFile(kind))
+            case .tooLarge: throw ModelFileError(source: path, reason: .outOfMemory(byteCount: 0))
+            }
+        }
+        defer { system.close(fd) }
         guard let storage = AlignedBuffer(count: size) else {
             throw ModelFileError(source: path, reason: .outOfMemory(byteCount: size))
         }
         let read: Int
         do throws(Errno) {
-            read = try Posix.readFully(fd, into: UnsafeMutableRawBufferPointer(start: storage.base, count: size))
+            read = try system.readFully(fd, into: UnsafeMutableRawBufferPointer(start: storage.base, count: size))
         } catch { throw fail(error) }
         // A file that shrank while being read is validated as what was read: its file_size field
         // then disagrees and says so.

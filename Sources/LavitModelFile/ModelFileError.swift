@@ -27,6 +27,8 @@ public struct ModelFileError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public enum Reason: Sendable, Equatable, CustomStringConvertible {
         case system(call: String, errno: Int32)
+        /// A FIFO, device or directory where a model file was expected.
+        case notRegularFile(String)
         case outOfMemory(byteCount: Int)
         case shorterThanHeader(size: Int)
         case badMagic(found: [UInt8], looksLike: String?)
@@ -61,6 +63,8 @@ public struct ModelFileError: Error, Sendable, Equatable, CustomStringConvertibl
 
         public var description: String {
             switch self {
+            case let .notRegularFile(kind):
+                "not a regular file (\(kind))"
             case let .system(call, errno):
                 "\(call) failed: \(String(cString: strerror(errno))) (errno \(errno))"
             case let .outOfMemory(byteCount):

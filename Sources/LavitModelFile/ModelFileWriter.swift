@@ -1,3 +1,4 @@
+import LavitSystem
 import LavitChecksum
 #if canImport(Glibc)
 import Glibc
@@ -113,32 +114,12 @@ public struct ModelFileWriter: Sendable {
     /// Writes the file so that `path` holds either its old contents or the complete new file, never
     /// a torn one: a temporary file beside it, fsync, rename, then fsync of the directory.
     public func write(path: String) throws(ModelFileError) {
-        let temporary = "\(path).tmp-\(getpid())"
         let bytes = serialize()
         do throws(Errno) {
-            let fd = try Posix.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o644)
-            do throws(Errno) {
-                try Posix.writeFully(fd, bytes)
-                try Posix.fsync(fd)
-            } catch {
-                Posix.close(fd)
-                throw error
-            }
-            Posix.close(fd)
-            try Posix.rename(temporary, path)
+            try System.live.writeFileAtomically(path, bytes)
         } catch {
-            Posix.unlink(temporary)
             throw ModelFileError(source: path, reason: .system(call: error.call, errno: error.code))
         }
-        syncDirectory(of: path)
-    }
-
-    /// Makes the rename durable. Best effort: the file itself is already complete and synced.
-    private func syncDirectory(of path: String) {
-        let directory = path.lastIndex(of: "/").map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
-        guard let fd = try? Posix.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) else { return }
-        _ = try? Posix.fsync(fd)
-        Posix.close(fd)
     }
 }
 
