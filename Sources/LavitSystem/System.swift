@@ -95,20 +95,30 @@ public struct System: Sendable {
         }
     }
 
-    /// The whole of a regular file, refused if it is over `limit` bytes. A file that shrinks while
-    /// being read yields what was there; one that grows is cut at the size `fstat` gave.
+    /// The whole of a regular file, refused if it is over `limit` bytes. Reads to the end rather
+    /// than trusting `st_size`, which is 0 for `/proc` files and stale for a file being written.
     public func readFile(_ path: String, limit: Int) throws(FileReadError) -> [UInt8] {
         let (fd, size) = try openRegularFile(path)
         defer { close(fd) }
         guard size <= limit else { throw .tooLarge(size: size, limit: limit) }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let count: Int
-        do throws(Errno) {
-            count = try bytes.withUnsafeMutableBytes { buffer in
-                Result { () throws(Errno) in try readFully(fd, into: buffer) }
-            }.get()
-        } catch { throw .system(error) }
-        bytes.removeLast(size - count)
+        // One spare byte so a file of exactly `size` bytes ends on a read of 0, not a regrow.
+        var bytes = [UInt8](repeating: 0, count: size + 1)
+        var count = 0
+        while true {
+            if count == bytes.count {
+                guard count <= limit else { throw .tooLarge(size: count, limit: limit) }
+                bytes.append(contentsOf: repeatElement(0, count: min(max(count, 1 << 16), limit + 1 - count)))
+            }
+            let n: Int
+            do throws(Errno) {
+                n = try bytes.withUnsafeMutableBytes { buffer in
+                    Result { () throws(Errno) in try read(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...])) }
+                }.get()
+            } catch { throw .system(error) }
+            if n == 0 { break }
+            count += n
+        }
+        bytes.removeLast(bytes.count - count)
         return bytes
     }
 

@@ -92,10 +92,14 @@ import Testing
     }
 
     @Test func missingFileNamesPathAndErrno() {
-        let error = expectFailure(.io, ["/nonexistent/model.pth", "cannot open", "No such file"]) {
+        let error = expectFailure(.io, ["/nonexistent/model.pth", "open failed", "No such file"]) {
             try Checkpoint.load(path: "/nonexistent/model.pth")
         }
         #expect(error?.path == "/nonexistent/model.pth")
-        expectFailure(.io, ["not a regular file"]) { try Checkpoint.load(path: Fixtures.root) }
+        expectFailure(.io, ["not a regular file (a directory)"]) { try Checkpoint.load(path: Fixtures.root) }
+        let fifo = "/tmp/lavit-checkpoint-fifo-\(getpid()).pth"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        expectFailure(.io, ["not a regular file (a FIFO)"]) { try Checkpoint.load(path: fifo) }
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 import LavitImage
 import LavitTestSupport
@@ -93,5 +94,14 @@ func truncatedJPEGIsAlwaysRefused(_ name: String) throws {
     let error = try #require(throws: ImageError.self) { try ImageDecoder.decode(path: "/proc/self/status") }
     #expect(error.description == "/proc/self/status: not a JPEG or PNG (starts with 4E 61 6D 65)")
     let directory = try #require(throws: ImageError.self) { try ImageDecoder.decode(path: "/") }
-    #expect(directory.description == "/: read failed: Is a directory (errno 21)")
+    #expect(directory.description == "/: not a regular file (a directory)")
+}
+
+/// A FIFO would block `open` forever waiting for a writer; it is refused at once instead.
+@Test func fifosAreRefusedWithoutBlocking() throws {
+    let path = "/tmp/lavit-image-fifo-\(getpid())"
+    #expect(mkfifo(path, 0o600) == 0)
+    defer { unlink(path) }
+    let error = try #require(throws: ImageError.self) { try ImageDecoder.decode(path: path) }
+    #expect(error.description == "\(path): not a regular file (a FIFO)")
 }

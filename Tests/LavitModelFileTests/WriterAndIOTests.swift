@@ -28,7 +28,12 @@ struct WriterAndIOTests {
         #expect(missing?.reason == .system(call: "open", errno: ENOENT))
         #expect(missing?.description == "/nonexistent/model.lvt: open failed: No such file or directory (errno 2)")
         let directory = modelFileError { _ = try ModelFile.load(path: "/tmp") }
-        #expect(directory?.reason == .system(call: "read", errno: EISDIR))
+        #expect(directory?.reason == .notRegularFile("a directory"))
+        let fifo = "/tmp/lavit-model-fifo-\(getpid())"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        let blocked = modelFileError { _ = try ModelFile.load(path: fifo) }
+        #expect(blocked?.description == "\(fifo): not a regular file (a FIFO)")
     }
 
     @Test func writeReplacesAtomicallyAndCleansUp() throws {
