@@ -22,10 +22,13 @@ let package = Package(
             name: "LavitQuantizeCLI",
             dependencies: [
                 "LavitModel", "LavitCheckpoint", "LavitFloat", "LavitQuantize", "LavitInt8", "LavitModelFile",
-                "LavitImage",
+                "LavitImage", "LavitPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "lavit-quantize", dependencies: ["LavitQuantizeCLI"]),
+        // Frame or file to ranked labels: decode, preprocess, int8 engine, softmax, top-k. Shared by
+        // lavitd and lavit-quantize, so the camera path and the offline path cannot drift apart.
+        .target(name: "LavitPipeline", dependencies: ["LavitImage", "LavitInt8", "LavitModel", "LavitModelFile", "LavitSystem"]),
         // The int8 model file container: JSON metadata and named typed tensors; trusts nothing.
         .target(name: "LavitModelFile", dependencies: ["LavitChecksum", "LavitSystem"]),
         // CRC-32 for zip entries and model files alike.
@@ -56,13 +59,16 @@ let package = Package(
         .testTarget(name: "LavitFloatTests", dependencies: ["LavitFloat", "LavitCheckpoint", "LavitModel"]),
         .testTarget(
             name: "LavitQuantizeCLITests",
-            dependencies: ["LavitQuantizeCLI", "LavitCheckpoint", "LavitInt8", "LavitModel", "LavitModelFile"]),
+            dependencies: ["LavitQuantizeCLI", "LavitCheckpoint", "LavitInt8", "LavitModel", "LavitModelFile", "LavitPipeline"]),
         .testTarget(name: "LavitModelFileTests", dependencies: ["LavitTestSupport", "LavitModelFile", "LavitChecksum"]),
         .testTarget(
             name: "LavitQuantizeTests",
             dependencies: ["LavitTestSupport", "LavitQuantize", "LavitCheckpoint", "LavitFloat", "LavitInt8", "LavitModel", "LavitModelFile"]),
         .testTarget(name: "LavitImageTests", dependencies: ["LavitTestSupport", "LavitImage"]),
         .testTarget(name: "LavitKernelsTests", dependencies: ["LavitTestSupport", "LavitKernels"]),
+        .testTarget(
+            name: "LavitPipelineTests",
+            dependencies: ["LavitPipeline", "LavitImage", "LavitInt8", "LavitModelFile", "LavitTestSupport", "CAllocationCounter", "CTurboJPEG"]),
         // Test-only: seeded random data shared by the test targets.
         .target(name: "LavitTestSupport", path: "Tests/LavitTestSupport"),
         // Test-only: counts this thread's malloc calls, so tests can prove a path allocates nothing.

@@ -20,10 +20,14 @@ public final class ImageDecoder {
 
     /// Decodes `bytes` into `image`, resizing it as needed. On error `image` keeps a valid size
     /// but its pixels are unspecified.
-    public func decode(_ bytes: UnsafeRawBufferPointer, into image: inout RGBImage) throws(ImageError) {
+    /// With `coverFor`, a JPEG decodes at the smallest DCT scale whose crop still covers that
+    /// preprocessor's output (see `decodeJPEG`); PNG always decodes at full size.
+    public func decode(
+        _ bytes: UnsafeRawBufferPointer, into image: inout RGBImage, coverFor preprocessor: Preprocessor? = nil
+    ) throws(ImageError) {
         do throws(ImageError.Reason) {
             switch try ImageFormat(sniffing: bytes) {
-            case .jpeg: try decodeJPEG(bytes, into: &image)
+            case .jpeg: try decodeJPEG(bytes, into: &image, coverFor: preprocessor)
             case .png: try decodePNG(bytes, into: &image)
             }
         } catch {
@@ -43,20 +47,24 @@ public final class ImageDecoder {
 
     /// Reads and decodes a file; errors name `path`.
     public static func decode(path: String) throws(ImageError) -> RGBImage {
-        let bytes: [UInt8]
+        let bytes = try read(path: path)
+        do throws(ImageError) {
+            return try decode(bytes: bytes)
+        } catch {
+            throw ImageError(file: path, error.reason)
+        }
+    }
+
+    /// An image file's bytes, refusing what cannot be an image file; errors name `path`.
+    public static func read(path: String) throws(ImageError) -> [UInt8] {
         do throws(FileReadError) {
-            bytes = try System.live.readFile(path, limit: ImageLimits.maxFileBytes)
+            return try System.live.readFile(path, limit: ImageLimits.maxFileBytes)
         } catch {
             switch error {
             case let .system(errno): throw ImageError(file: path, .system(call: errno.call, errno: errno.code))
             case .tooLarge: throw ImageError(file: path, .fileTooLarge(limit: ImageLimits.maxFileBytes))
             case let .notRegular(kind): throw ImageError(file: path, .notRegularFile(kind))
             }
-        }
-        do throws(ImageError) {
-            return try decode(bytes: bytes)
-        } catch {
-            throw ImageError(file: path, error.reason)
         }
     }
 }
@@ -68,7 +76,8 @@ enum ImageFormat {
 
     init(sniffing bytes: UnsafeRawBufferPointer) throws(ImageError.Reason) {
         if bytes.isEmpty { throw .empty }
-        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
+        // Byte by byte: an array literal here would allocate on every camera frame.
+        if bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF {
             self = .jpeg
         } else if bytes.starts(with: Self.pngSignature) {
             self = .png

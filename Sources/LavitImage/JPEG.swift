@@ -7,7 +7,12 @@ extension ImageDecoder {
     /// model as a plausible image. LIMITSCANS refuses progressive files with absurd scan counts.
     static let jpegFlags = TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS
 
-    func decodeJPEG(_ bytes: UnsafeRawBufferPointer, into image: inout RGBImage) throws(ImageError.Reason) {
+    /// Decodes a JPEG, at the smallest DCT scale (TurboJPEG's 1/8 ... 1/1) whose centre crop
+    /// still covers `coverFor`'s output in both axes, so a 1280x720 frame for a 28x28 model
+    /// decodes at 160x90 without ever upsampling a scaled image.
+    func decodeJPEG(
+        _ bytes: UnsafeRawBufferPointer, into image: inout RGBImage, coverFor preprocessor: Preprocessor? = nil
+    ) throws(ImageError.Reason) {
         let length = try Self.jpegLength(bytes)
         let handle = try jpegDecompressor()
         let source = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -19,6 +24,9 @@ extension ImageDecoder {
             throw .badJPEG(jpegMessage(handle))
         }
         try ImageLimits.check(width: Int(width), height: Int(height))
+        if let preprocessor {
+            (width, height) = Self.scaledSize(width: width, height: height, coverFor: preprocessor)
+        }
         image.resize(width: Int(width), height: Int(height))
 
         switch colorSpace {
@@ -43,6 +51,30 @@ extension ImageDecoder {
         default:
             throw .unsupportedJPEGColorSpace(colorSpace)
         }
+    }
+
+    /// TurboJPEG's scaling factors no larger than 1, smallest first; read once.
+    static let reducingFactors: [(num: Int, denom: Int)] = {
+        var count: Int32 = 0
+        guard let table = tjGetScalingFactors(&count), count > 0 else { return [] }
+        return (0..<Int(count)).map { (Int(table[$0].num), Int(table[$0].denom)) }
+            .filter { $0.num <= $0.denom }
+            .sorted { $0.num * $1.denom < $1.num * $0.denom }
+    }()
+
+    /// The decoded size for the smallest factor that keeps the crop at least the model's size.
+    static func scaledSize(width: Int32, height: Int32, coverFor preprocessor: Preprocessor) -> (Int32, Int32) {
+        // An index loop: iterating the array directly allocates per element in debug builds.
+        for index in 0..<reducingFactors.count {
+            let factor = reducingFactors[index]
+            if factor.num >= factor.denom { continue }
+            // TJSCALED: ceil(dimension * num / denom).
+            let w = (Int(width) * factor.num + factor.denom - 1) / factor.denom
+            let h = (Int(height) * factor.num + factor.denom - 1) / factor.denom
+            let crop = preprocessor.crop(sourceWidth: w, sourceHeight: h)
+            if crop.width >= preprocessor.width && crop.height >= preprocessor.height { return (Int32(w), Int32(h)) }
+        }
+        return (width, height)
     }
 
     /// The length up to and including the end-of-image marker, or `.truncatedJPEG`. Trailing

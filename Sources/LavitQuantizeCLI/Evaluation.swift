@@ -7,6 +7,7 @@ import LavitImage
 import LavitInt8
 import LavitModel
 import LavitModelFile
+import LavitPipeline
 import LavitQuantize
 import Synchronization
 
@@ -66,14 +67,13 @@ enum Evaluator {
             let result = Result { () throws -> Evaluation in
                 let engine = try Int8Engine(model: model)
                 let floatEngine = FloatEngine(weights: weights)
-                let p = model.preprocess
-                let preprocessor = Preprocessor(height: p.height, width: p.width, channels: p.channels)
-                var pixels: [UInt8] = []
+                let input = try ModelInput(model.preprocess)
                 var partial = Evaluation()
                 for index in stride(from: worker, to: entries.count, by: workers) {
                     defer { progress.withLock { $0.advance() } }
+                    let pixels: [UInt8]
                     do {
-                        preprocessor(try ImageDecoder.decode(path: entries[index].path), into: &pixels)
+                        pixels = try input.prepare(path: entries[index].path)
                     } catch {
                         printWarning("skipping evaluation image: \(error)")
                         partial.unreadable += 1

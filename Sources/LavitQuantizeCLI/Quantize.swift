@@ -4,6 +4,7 @@ import LavitCheckpoint
 import LavitImage
 import LavitModel
 import LavitModelFile
+import LavitPipeline
 import LavitQuantize
 
 /// `lavit-quantize CHECKPOINT --calibration DIR -o MODEL`: post-training quantization, then a
@@ -66,14 +67,14 @@ public struct Quantize: ParsableCommand {
         let names = try labelNames(count: config.numClasses)
         print("checkpoint   \(checkpoint) (\(config.name), \(source.description))")
 
-        let preprocessor = Preprocessor(height: config.imageSize[0], width: config.imageSize[1], channels: config.inChans)
+        let input = try ModelInput(config: config)
         let files = ImageFolder.spread(try ImageFolder.files(under: calibration), count: calibrationImages)
         var images: [[UInt8]] = []
-        var pixels: [UInt8] = []
         var usable: [String] = []
         for path in files {
+            let pixels: [UInt8]
             do {
-                preprocessor(try ImageDecoder.decode(path: path), into: &pixels)
+                pixels = try input.prepare(path: path)
             } catch {
                 printWarning("skipping calibration image: \(error)")
                 continue

@@ -2,6 +2,7 @@ import LavitCheckpoint
 import LavitInt8
 import LavitModel
 import LavitModelFile
+import LavitPipeline
 import Testing
 
 @testable import LavitQuantizeCLI
@@ -70,7 +71,7 @@ private let goodImages = [
 }
 
 @Test func classifierRanksEveryLabel() throws {
-    let classifier = try ImageClassifier(modelPath: fixtures + "int8/multi/model.lvt")
+    let classifier = try FrameClassifier(modelPath: fixtures + "int8/multi/model.lvt")
     let ranked = try classifier.classify(path: fixtures + "images/fashion_28x28.png")
     #expect(ranked.count == 10)
     #expect(Set(ranked.map(\.label)).count == 10)
@@ -115,7 +116,7 @@ private let goodImages = [
 @Test func shippedModelLoadsAndClassifies() throws {
     let model = fixtures + "../../Tools/models/lavit-fashion.lvt"
     #expect(try Verify.parse([model]).report().contains(": ok ("))
-    let ranked = try ImageClassifier(modelPath: model).classify(path: fixtures + "images/fashion_28x28.png")
+    let ranked = try FrameClassifier(modelPath: model).classify(path: fixtures + "images/fashion_28x28.png")
     #expect(ranked.first?.label == "Ankle boot")
 }
 
