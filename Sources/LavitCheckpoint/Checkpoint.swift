@@ -1,4 +1,5 @@
 import FoundationEssentials
+import LavitChecksum
 import LavitModel
 import LavitSystem
 

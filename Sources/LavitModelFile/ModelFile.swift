@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
+import LavitChecksum
 import LavitSystem
 
 /// A loaded, fully validated lavit model file: a JSON metadata document and named tensors.
@@ -68,6 +69,9 @@ public struct ModelFile: Sendable {
         bytes.withUnsafeBytes { raw in raw.baseAddress.map { storage.base.copyMemory(from: $0, byteCount: raw.count) } }
         return try ModelFile(storage: storage, source: source)
     }
+
+    /// Hex SHA-256 of the whole file, as `sha256sum` prints it: which model a daemon runs.
+    public var sha256: String { SHA256.hexDigest(Array(storage.bytes)) }
 
     /// The raw metadata document: UTF-8 text of one JSON object.
     public var metadataJSON: [UInt8] { Array(storage.bytes[layout.metadata]) }

@@ -1,4 +1,4 @@
-import LavitCheckpoint
+import LavitChecksum
 import Testing
 
 /// FIPS 180-4 / NIST example vectors, plus lengths around the padding boundary (expected values

@@ -1,5 +1,6 @@
 /// SHA-256 (FIPS 180-4). The int8 model file records the hash of the float checkpoint it came
-/// from; FoundationEssentials has no digest, and one small function beats a crypto dependency.
+/// from, and lavitd tells clients the hash of the model file it runs; FoundationEssentials has no
+/// digest, and one small function beats a crypto dependency.
 public enum SHA256 {
     public static func digest(_ bytes: [UInt8]) -> [UInt8] {
         var state = initialState

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LavitSystem
+
+/// What lavitd was asked to do by its command line.
+public enum DaemonCommand: Sendable, Equatable {
+    case run(DaemonConfig)
+    /// Load and check the configuration and the model, then exit: for `ExecStartPre` and for a
+    /// person editing the file.
+    case check(DaemonConfig)
+    case help
+}
+
+extension DaemonCommand {
+    /// Reads `--config FILE` (or the default file, if it exists), then applies every other flag
+    /// over it, so flags win whatever their order.
+    public static func parse(_ arguments: [String], system: System = .live) throws(ConfigError) -> DaemonCommand {
+        var flags: [(flag: String, value: String)] = []
+        var configPath: String?
+        var check = false
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if argument == "--help" || argument == "-h" { return .help }
+            if argument == "--check" {
+                check = true
+                continue
+            }
+            guard argument.hasPrefix("--") else {
+                throw ConfigError(place: Value.quoted(argument), message: "unexpected argument (options are --key value; see --help)")
+            }
+            var flag = argument
+            var value: String
+            if let equals = argument.firstIndex(of: "=") {
+                flag = String(argument[..<equals])
+                value = String(argument[argument.index(after: equals)...])
+            } else {
+                guard index < arguments.count else { throw ConfigError(place: flag, message: "needs a value") }
+                value = arguments[index]
+                index += 1
+            }
+            if flag == "--config" {
+                configPath = value
+            } else {
+                flags.append((flag, value))
+            }
+        }
+        var config = DaemonConfig()
+        let path = configPath ?? DaemonConfig.defaultPath
+        if configPath != nil || access(path, F_OK) == 0 {
+            let bytes: [UInt8]
+            do throws(FileReadError) {
+                bytes = try system.readFile(path, limit: 1 << 20)
+            } catch {
+                throw ConfigError(place: path, message: "cannot read the configuration: \(error)")
+            }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw ConfigError(place: path, message: "not UTF-8 text")
+            }
+            try config.apply(file: text, name: path)
+        }
+        for (flag, value) in flags { try config.apply(flag: flag, value: value) }
+        return check ? .check(config) : .run(config)
+    }
+
+    public static let usage = """
+        usage: lavitd [--config FILE] [--KEY VALUE ...] [--check]
+
+        Reads camera frames (or image files), classifies them with an int8 LaViT model and
+        publishes the labels as NDJSON on a Unix socket. Settings come from --config FILE
+        (default \(DaemonConfig.defaultPath), if present); each KEY below is also a key of that
+        file (with _ for -), and a flag overrides the file.
+
+          --config FILE               configuration file
+          --check                     check the configuration and the model, then exit
+        \(DaemonConfig.keyHelp)
+        """
+}
