@@ -13,6 +13,7 @@ packages=(
     python3-numpy
     python3-pil           # Tools/make_image_fixtures.py: writes the JPEG fixtures, decodes references
     dataset-fashion-mnist # the real labelled data the default model is trained on
+    socat                 # tests read lavitd's socket as a user would
 )
 
 missing=()

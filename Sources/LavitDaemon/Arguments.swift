@@ -15,7 +15,7 @@ public enum DaemonCommand: Sendable, Equatable {
 extension DaemonCommand {
     /// Reads `--config FILE` (or the default file, if it exists), then applies every other flag
     /// over it, so flags win whatever their order.
-    public static func parse(_ arguments: [String], system: System = .live) throws(ConfigError) -> DaemonCommand {
+    public static func parse(_ arguments: [String], system: System = .live) throws(DaemonConfigError) -> DaemonCommand {
         var flags: [(flag: String, value: String)] = []
         var configPath: String?
         var check = false
@@ -29,7 +29,7 @@ extension DaemonCommand {
                 continue
             }
             guard argument.hasPrefix("--") else {
-                throw ConfigError(place: Value.quoted(argument), message: "unexpected argument (options are --key value; see --help)")
+                throw DaemonConfigError(place: Value.quoted(argument), message: "unexpected argument (options are --key value; see --help)")
             }
             var flag = argument
             var value: String
@@ -37,7 +37,7 @@ extension DaemonCommand {
                 flag = String(argument[..<equals])
                 value = String(argument[argument.index(after: equals)...])
             } else {
-                guard index < arguments.count else { throw ConfigError(place: flag, message: "needs a value") }
+                guard index < arguments.count else { throw DaemonConfigError(place: flag, message: "needs a value") }
                 value = arguments[index]
                 index += 1
             }
@@ -54,10 +54,10 @@ extension DaemonCommand {
             do throws(FileReadError) {
                 bytes = try system.readFile(path, limit: 1 << 20)
             } catch {
-                throw ConfigError(place: path, message: "cannot read the configuration: \(error)")
+                throw DaemonConfigError(place: path, message: "cannot read the configuration: \(error)")
             }
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw ConfigError(place: path, message: "not UTF-8 text")
+                throw DaemonConfigError(place: path, message: "not UTF-8 text")
             }
             try config.apply(file: text, name: path)
         }

@@ -38,7 +38,7 @@ public struct DaemonConfig: Sendable, Equatable {
 }
 
 /// A bad configuration value, file line or flag, as one line naming it.
-public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct DaemonConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     /// "lavitd.conf:12" or "--top-k".
     public var place: String
     public var message: String
@@ -176,7 +176,7 @@ extension DaemonConfig {
     static func key(named name: String) -> ConfigKey? { keys.first { $0.name == name } }
 
     /// Applies a configuration file's text. `name` is how messages name the file.
-    public mutating func apply(file text: String, name: String) throws(ConfigError) {
+    public mutating func apply(file text: String, name: String) throws(DaemonConfigError) {
         var seen: [String: Int] = [:]
         var lineNumber = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -187,27 +187,27 @@ extension DaemonConfig {
             let trimmed = line.trimmingSpaces()
             if trimmed.isEmpty { continue }
             guard let equals = trimmed.firstIndex(of: "=") else {
-                throw ConfigError(place: place, message: "expected 'key = value', found \(Value.quoted(String(trimmed)))")
+                throw DaemonConfigError(place: place, message: "expected 'key = value', found \(Value.quoted(String(trimmed)))")
             }
             let keyName = String(trimmed[..<equals].trimmingSpaces())
             let value = String(trimmed[trimmed.index(after: equals)...].trimmingSpaces())
             guard let key = Self.key(named: keyName) else {
-                throw ConfigError(place: place, message: "unknown key \(Value.quoted(keyName)) (known: \(Self.keys.map(\.name).joined(separator: ", ")))")
+                throw DaemonConfigError(place: place, message: "unknown key \(Value.quoted(keyName)) (known: \(Self.keys.map(\.name).joined(separator: ", ")))")
             }
             if let first = seen[keyName] {
-                throw ConfigError(place: place, message: "\(keyName) is already set on line \(first)")
+                throw DaemonConfigError(place: place, message: "\(keyName) is already set on line \(first)")
             }
             seen[keyName] = lineNumber
-            if let message = key.apply(&self, value) { throw ConfigError(place: place, message: "\(keyName): \(message)") }
+            if let message = key.apply(&self, value) { throw DaemonConfigError(place: place, message: "\(keyName): \(message)") }
         }
     }
 
     /// Applies one command-line flag (`--top-k`) with its value.
-    public mutating func apply(flag: String, value: String) throws(ConfigError) {
+    public mutating func apply(flag: String, value: String) throws(DaemonConfigError) {
         guard flag.hasPrefix("--"), let key = Self.keys.first(where: { $0.flag == flag }) else {
-            throw ConfigError(place: Value.quoted(flag), message: "unknown option (see --help)")
+            throw DaemonConfigError(place: Value.quoted(flag), message: "unknown option (see --help)")
         }
-        if let message = key.apply(&self, value) { throw ConfigError(place: flag, message: message) }
+        if let message = key.apply(&self, value) { throw DaemonConfigError(place: flag, message: message) }
     }
 
     /// `--help` text for the keys, one per line.

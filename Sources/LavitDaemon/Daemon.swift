@@ -1,0 +1,238 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LavitCapture
+import LavitImage
+import LavitPipeline
+import LavitPublisher
+import LavitSystem
+import Synchronization
+
+/// lavitd: a frame source, the classifier and the publisher, composed. Two threads: the frame
+/// loop (the thread that calls `run`) grabs the freshest frame, classifies it and hands the result
+/// to the publisher; the publisher's own thread serves the socket. Draining the capture queue at
+/// the top of every loop gives the freshest frame without a third thread and its hand-off.
+///
+/// Nothing here knows a camera from a file, or a socket from a test: the source and the system
+/// calls come in from outside.
+public final class Daemon: @unchecked Sendable {
+    public let config: DaemonConfig
+    let log: Log
+    let classifier: FrameClassifier
+    let source: any FrameSource
+    let publisher: Publisher
+    let metrics = Metrics()
+    let model: ModelInfo
+    private let stopping = Atomic<Bool>(false)
+    /// The last state logged, so a failure that persists is logged once, not every retry.
+    private var lastState: SourceState = .starting
+    private var corruptSinceLog = 0
+    private var lastCorruptLog: UInt64 = 0
+
+    /// Loads the model, opens the source and binds the socket; any failure is one line naming
+    /// what failed, before anything runs.
+    public init(config: DaemonConfig, system: System = .live, log: Log, source: (any FrameSource)? = nil) throws(DaemonError) {
+        self.config = config
+        self.log = log
+        do throws(ClassifierError) {
+            classifier = try FrameClassifier(modelPath: config.model)
+        } catch {
+            throw DaemonError("model: \(error)")
+        }
+        let engineModel = classifier.engine.model
+        model = ModelInfo(
+            name: engineModel.config.name.isEmpty ? Self.fileName(config.model) : engineModel.config.name,
+            sha256: engineModel.modelFile.sha256, labels: engineModel.labels,
+            inputWidth: classifier.input.preprocessor.width, inputHeight: classifier.input.preprocessor.height,
+            inputChannels: classifier.input.preprocessor.channels)
+        do throws(DaemonError) {
+            self.source = try source ?? Self.makeSource(config, input: classifier.input.preprocessor, system: system)
+        }
+        let limits = PublisherLimits(
+            maxClients: config.maxClients, queueBytesPerClient: config.clientQueueKiB * 1024,
+            stallTimeoutSeconds: config.clientTimeoutSeconds, maxTopK: config.topK)
+        do throws(PublisherError) {
+            publisher = try Publisher(
+                system: system, socketPath: config.socket, mode: mode_t(config.socketMode), model: model,
+                device: self.source.name, limits: limits, log: { [log] in log.info($0) })
+        } catch {
+            self.source.close()
+            throw DaemonError("socket: \(error)")
+        }
+    }
+
+    static func fileName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    /// A device path (anything under /dev, or a character device) opens a camera; anything else
+    /// is image files.
+    static func makeSource(_ config: DaemonConfig, input: Preprocessor, system: System) throws(DaemonError) -> any FrameSource {
+        var info = stat()
+        let isDevice = config.source.hasPrefix("/dev/") || (stat(config.source, &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)
+        do {
+            if isDevice {
+                return try CameraSource(
+                    path: config.source, system: system,
+                    request: CaptureRequest(
+                        minimumWidth: input.width, minimumHeight: input.height,
+                        width: config.width, height: config.height, framesPerSecond: config.fps,
+                        bufferCount: config.buffers, timeoutMilliseconds: config.frameTimeoutMilliseconds,
+                        retryMilliseconds: config.retryMilliseconds))
+            }
+            return try FileSource(pattern: config.source, system: system, framesPerSecond: config.fps, count: 0, loop: config.loop)
+        } catch {
+            throw DaemonError("source: \(error)")
+        }
+    }
+
+    /// Asks the frame loop to finish; safe from any thread.
+    public func stop() { stopping.store(true, ordering: .relaxed) }
+
+    /// What lavitd holds, for the start-up log line.
+    public var memorySummary: String {
+        let arena = classifier.engine.arenaByteCount
+        let modelBytes = classifier.engine.model.modelFile.tensors.reduce(0) { $0 + $1.byteCount }
+        let queues = config.maxClients * config.clientQueueKiB * 1024
+        return "model \(Self.kib(modelBytes)), engine arena \(Self.kib(arena)), client queues up to \(Self.kib(queues)), resident now \(Self.kib(Self.residentBytes()))"
+    }
+
+    static func kib(_ bytes: Int) -> String { "\((bytes + 1023) / 1024) KiB" }
+
+    /// VmRSS from /proc/self/status, 0 if unreadable.
+    static func residentBytes() -> Int {
+        guard let bytes = try? System.live.readFile("/proc/self/status", limit: 1 << 16),
+              let text = String(validating: bytes, as: UTF8.self),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        let digits = line.filter(\.isNumber)
+        return (Int(digits) ?? 0) * 1024
+    }
+
+    /// Runs until `stop`, a `frames` limit, or a file source that has finished; returns the exit
+    /// status.
+    public func run() -> Int32 {
+        log.notice("model \(model.name) (\(config.model), sha256 \(model.sha256.prefix(12))), input \(model.inputWidth)x\(model.inputHeight)x\(model.inputChannels), \(model.labels.count) labels")
+        log.notice("memory: \(memorySummary)")
+        source.onStateChange = { [unowned self] state in sourceChanged(state) }
+        publisher.statusProvider = { [unowned self] in status() }
+        publisher.start()
+        log.notice("serving \(config.socket) from \(source.name)")
+        frameLoop()
+        publisher.stop()
+        source.close()
+        log.notice("stopped after \(metrics.summary(now: Clocks.monotonic()).frames) results")
+        return 0
+    }
+
+    private func frameLoop() {
+        let k = min(config.topK, model.labels.count)
+        var prediction = Prediction(maxTopK: k)
+        let indices = UnsafeMutableBufferPointer<Int>.allocate(capacity: k)
+        let scores = UnsafeMutableBufferPointer<Double>.allocate(capacity: k)
+        defer {
+            indices.deallocate()
+            scores.deallocate()
+        }
+        let minimumInterval: UInt64 = config.rate > 0 ? UInt64(1e9 / config.rate) : 0
+        var lastInference: UInt64 = 0
+        var sequence: UInt64 = 0
+        var pendingSkips = 0
+        while !stopping.load(ordering: .relaxed) {
+            // Short waits, so a stop request or a watchdog never waits on a silent camera.
+            guard let frame = source.nextFrame(timeoutMilliseconds: 200) else {
+                if source.state == .finished { break }
+                continue
+            }
+            defer { source.releaseFrame() }
+            let now = Clocks.monotonic()
+            if minimumInterval > 0 && lastInference != 0 && now &- lastInference < minimumInterval {
+                pendingSkips += frame.skipped + 1
+                metrics.recordRateSkip(frame.skipped + 1)
+                continue
+            }
+            lastInference = now
+            do throws(ClassifierError) {
+                try classifier.classify(frame.payload)
+            } catch {
+                corruptFrame(error)
+                pendingSkips += frame.skipped + 1
+                continue
+            }
+            sequence += 1
+            let count = classifier.top(k, indices: indices, scores: scores)
+            prediction.sequence = sequence
+            prediction.monotonicNanoseconds = frame.monotonicNanoseconds
+            prediction.wallNanoseconds = frame.wallNanoseconds
+            prediction.topCount = count
+            for i in 0..<count {
+                prediction.labelIndices[i] = indices[i]
+                prediction.scores[i] = scores[i]
+            }
+            prediction.grabNanoseconds = frame.grabNanoseconds
+            prediction.decodeNanoseconds = classifier.decodeNanoseconds
+            prediction.inferNanoseconds = classifier.inferNanoseconds
+            prediction.skipped = frame.skipped + pendingSkips
+            pendingSkips = 0
+            publisher.publish(prediction)
+            metrics.record(
+                latencyNanoseconds: frame.grabNanoseconds &+ classifier.decodeNanoseconds &+ classifier.inferNanoseconds,
+                at: frame.monotonicNanoseconds)
+            if config.frames > 0 && sequence >= UInt64(config.frames) { break }
+        }
+    }
+
+    /// A frame that does not decode is counted and skipped. The first is logged with its reason;
+    /// after that at most one line a minute says how many more there were.
+    private func corruptFrame(_ error: ClassifierError) {
+        metrics.recordCorrupt()
+        let now = Clocks.monotonic()
+        if lastCorruptLog == 0 {
+            log.warning("corrupt frame skipped: \(error)")
+            lastCorruptLog = now
+        } else {
+            corruptSinceLog += 1
+            if now &- lastCorruptLog >= 60_000_000_000 {
+                log.warning("\(corruptSinceLog) more corrupt frames skipped in the last minute, the latest: \(error)")
+                corruptSinceLog = 0
+                lastCorruptLog = now
+            }
+        }
+    }
+
+    private func sourceChanged(_ state: SourceState) {
+        guard state != lastState else { return }
+        lastState = state
+        switch state {
+        case .starting: break
+        case let .online(detail): log.notice("\(source.name) online: \(detail)")
+        case let .offline(reason): log.warning("\(source.name) offline: \(reason)")
+        case .finished: log.notice("\(source.name): all frames read")
+        }
+        publisher.publishStatus(status())
+    }
+
+    /// The status every client can ask for; built on the publisher's thread.
+    func status() -> StatusSnapshot {
+        let m = metrics.summary(now: Clocks.monotonic())
+        let counters = source.counters
+        let online: Bool
+        let reason: String
+        switch source.state {
+        case .starting: (online, reason) = (false, "starting")
+        case let .online(detail): (online, reason) = (true, detail)
+        case let .offline(why): (online, reason) = (false, why)
+        case .finished: (online, reason) = (false, "finished")
+        }
+        return StatusSnapshot(
+            device: source.name, online: online, reason: reason, fps: m.fps, frames: m.frames,
+            skipped: counters.skipped &+ m.rateSkipped, corrupt: m.corrupt, reopens: counters.reopens,
+            latencyP50Milliseconds: m.p50, latencyP90Milliseconds: m.p90, latencyP99Milliseconds: m.p99)
+    }
+}
+
+/// Why lavitd could not start: one line.
+public struct DaemonError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's test command, and exactly what .ci/run calls: the set-up, then every suite, each
+# timed; a failing suite does not stop the others. Ends with one line, "suites: N passed, M failed".
+#
+#   bash Tools/test.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash Tools/setup.sh || exit 1
+
+passed=0
+failed=0
+summary=()
+suite() {
+    local name="$1"
+    shift
+    local start=$SECONDS
+    echo "=== $name: $*"
+    if "$@"; then
+        passed=$((passed + 1))
+        summary+=("ok     $name ($((SECONDS - start)) s)")
+    else
+        failed=$((failed + 1))
+        summary+=("FAILED $name ($((SECONDS - start)) s)")
+    fi
+}
+
+suite "swift test" swift test
+suite "lavitd against the Python reference" bash Tools/check_daemon.sh
+
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
