@@ -65,6 +65,10 @@ let package = Package(
             name: "LavitQuantizeTests",
             dependencies: ["LavitTestSupport", "LavitQuantize", "LavitCheckpoint", "LavitFloat", "LavitInt8", "LavitModel", "LavitModelFile"]),
         .testTarget(name: "LavitImageTests", dependencies: ["LavitTestSupport", "LavitImage"]),
+        // lavitd as a library: configuration, log, metrics and the composition of source,
+        // classifier and publisher, so tests reach all of it.
+        .target(name: "LavitDaemon", dependencies: ["LavitSystem"], exclude: ["Daemon.swift"]),
+        .testTarget(name: "LavitDaemonTests", dependencies: ["LavitDaemon", "LavitSystem"]),
         .testTarget(name: "LavitKernelsTests", dependencies: ["LavitTestSupport", "LavitKernels"]),
         .testTarget(
             name: "LavitPipelineTests",

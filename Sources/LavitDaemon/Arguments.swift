@@ -37,7 +37,11 @@ extension DaemonCommand {
                 flag = String(argument[..<equals])
                 value = String(argument[argument.index(after: equals)...])
             } else {
-                guard index < arguments.count else { throw DaemonConfigError(place: flag, message: "needs a value") }
+                // `--top-k --fps 5` forgot a value; a value that really starts with "--" can be
+                // given as `--key=--value`.
+                guard index < arguments.count, !arguments[index].hasPrefix("--") else {
+                    throw DaemonConfigError(place: flag, message: "needs a value")
+                }
                 value = arguments[index]
                 index += 1
             }
