@@ -88,8 +88,8 @@ final class CameraDevice {
 
     // MARK: Negotiation
 
-    private func ioctl<T: BitwiseCopyable>(_ request: UInt, _ value: inout T, _ name: String) throws(CaptureError.Reason) {
-        do throws(Errno) { try system.deviceIoctl(fd, request, &value, name: name) } catch { throw .system(error) }
+    private func ioctl(_ request: UInt, _ argument: UnsafeMutableRawPointer, _ name: String) throws(CaptureError.Reason) {
+        do throws(Errno) { try system.deviceIoctl(fd, request, argument, name: name) } catch { throw .system(error) }
     }
 
     private func negotiate(_ configuration: CameraConfiguration) throws(CaptureError.Reason) {

@@ -22,7 +22,7 @@ public final class CameraSource: FrameSource {
     private var device: CameraDevice?
     /// The buffer the caller holds, or -1.
     private var held = -1
-    private let pollDescriptor = UnsafeMutablePointer<pollfd>.allocate(capacity: 1)
+    private let pollDescriptor: UnsafeMutablePointer<pollfd>
     private let frameTimeout: UInt64
     private let retryInterval: UInt64
     private let stallReason: String
@@ -47,12 +47,13 @@ public final class CameraSource: FrameSource {
         frameTimeout = .nanoseconds(milliseconds: configuration.frameTimeoutMilliseconds)
         retryInterval = .nanoseconds(milliseconds: configuration.retryIntervalMilliseconds)
         stallReason = "no frame for \(configuration.frameTimeoutMilliseconds) ms"
+        // Allocated only once the configuration is known good: a throw before every property
+        // is set skips deinit.
+        pollDescriptor = .allocate(capacity: 1)
         pollDescriptor.initialize(to: pollfd())
         if openNow {
-            do throws(CaptureError.Reason) { try open() } catch {
-                pollDescriptor.deallocate()
-                throw CaptureError(source: configuration.path, error)
-            }
+            // Throwing after every property is set still runs deinit, which frees the poll entry.
+            do throws(CaptureError.Reason) { try open() } catch { throw CaptureError(source: configuration.path, error) }
         }
     }
 
