@@ -74,8 +74,8 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
     // Driver state.
     private(set) var current = (fourcc: UInt32(0), width: 0, height: 0, bytesPerLine: 0, sizeImage: 0)
     private(set) var buffers: [Buffer] = []
-    private var queued: [Int] = []
-    private var done: [Int] = []
+    private var queued = IndexQueue()
+    private var done = IndexQueue()
     private var streaming = false
     private var yuyvFrame: [UInt8] = []
     private let live = LiveSystemCalls()
@@ -83,12 +83,51 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
 
     init(formats: [Format]) {
         self.formats = formats
-        queued.reserveCapacity(64)
-        done.reserveCapacity(64)
-        injected.reserveCapacity(16)
     }
 
-    deinit { freeBuffers() }
+    deinit {
+        freeBuffers()
+        queued.deallocate()
+        done.deallocate()
+    }
+
+    /// A FIFO of buffer indices on fixed storage: Array's generic algorithms allocate in debug
+    /// builds, which would count against the source in the allocation tests.
+    struct IndexQueue {
+        private let storage = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+        private var head = 0
+        private(set) var count = 0
+
+        var isEmpty: Bool { count == 0 }
+
+        mutating func append(_ index: Int) {
+            storage[(head + count) % 64] = index
+            count += 1
+        }
+
+        mutating func removeFirst() -> Int {
+            let index = storage[head]
+            head = (head + 1) % 64
+            count -= 1
+            return index
+        }
+
+        func contains(_ index: Int) -> Bool {
+            var at = 0
+            while at < count {
+                if storage[(head + at) % 64] == index { return true }
+                at += 1
+            }
+            return false
+        }
+
+        mutating func removeAll() {
+            head = 0
+            count = 0
+        }
+
+        func deallocate() { storage.deallocate() }
+    }
 
     static let mjpeg = LAVIT_PIX_FMT_MJPEG
     static let yuyv = LAVIT_PIX_FMT_YUYV
@@ -167,8 +206,8 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
 
     func deviceIoctl(_ fd: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer) -> Int32 {
         if interrupted() { return -EINTR }
-        if let at = injected.firstIndex(where: { $0.request == request }) {
-            return -injected.remove(at: at).code
+        if !injected.isEmpty {
+            for at in injected.indices where injected[at].request == request { return -injected.remove(at: at).code }
         }
         guard fd == openDescriptor else { return -EBADF }
         guard present else { return -ENODEV }
@@ -282,8 +321,8 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
 
     private func stop() {
         streaming = false
-        queued.removeAll(keepingCapacity: true)
-        done.removeAll(keepingCapacity: true)
+        queued.removeAll()
+        done.removeAll()
     }
 
     private func freeBuffers() {
