@@ -36,6 +36,7 @@ public struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible 
                 case ("open", ENOENT): "no such device or file"
                 case ("open", EACCES), ("open", EPERM): "permission denied (is the user in the video group?)"
                 case ("open", ENXIO), ("open", ENODEV): "no such device"
+                case ("open", ENOTTY): "not a video device"
                 case ("open", EBUSY), ("VIDIOC_STREAMON", EBUSY), ("VIDIOC_REQBUFS", EBUSY), ("VIDIOC_S_FMT", EBUSY):
                     "device busy (is another program capturing from it?)"
                 default: errno.description
