@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "lavit-quantize", targets: ["lavit-quantize"]),
+        .executable(name: "lavit-capture", targets: ["lavit-capture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,6 +46,16 @@ let package = Package(
         .target(name: "LavitSystem", dependencies: ["CSystemShims"]),
         // libv4l2, accept4 and the V4L2 constants Swift cannot see (variadic calls, macros).
         .systemLibrary(name: "CSystemShims", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
+        // Frame sources: V4L2 cameras (freshest frame, reopen on failure) and image files.
+        .target(name: "LavitCapture", dependencies: ["LavitSystem", "CSystemShims", "LavitImage"]),
+        // The lavit-capture command, as a library so tests can run it against a fake camera.
+        .target(
+            name: "LavitCaptureCLI",
+            dependencies: [
+                "LavitCapture", "LavitImage", "LavitSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "lavit-capture", dependencies: ["LavitCaptureCLI"]),
         // Post-training quantization: calibration statistics and float weights to the int8 model
         // file of Tools/QUANT.md; the one place where floats become integers.
         .target(name: "LavitQuantize", dependencies: ["LavitModel", "LavitFloat", "LavitModelFile"]),
@@ -80,5 +91,8 @@ let package = Package(
         .testTarget(
             name: "LavitInt8Tests",
             dependencies: ["LavitTestSupport", "LavitInt8", "LavitKernels", "LavitModel", "LavitModelFile", "CAllocationCounter"]),
+        .testTarget(
+            name: "LavitCaptureTests",
+            dependencies: ["LavitCapture", "LavitCaptureCLI", "LavitSystem", "LavitImage", "CSystemShims", "CAllocationCounter"]),
     ]
 )

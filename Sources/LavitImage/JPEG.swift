@@ -89,6 +89,12 @@ extension ImageDecoder {
         return end
     }
 
+    /// `jpegLength` for capture code: the length without trailing zero padding, or nil when the
+    /// data does not end in an end-of-image marker (a frame cut short, not worth decoding).
+    public static func jpegDataLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        try? jpegLength(bytes)
+    }
+
     /// TurboJPEG's CMYK is Adobe's inverted form (255 = no ink), as Photoshop and PIL write it, so
     /// each of R, G, B is `(X * K + 127) / 255` for X = C, M, Y: round(X * K / 255), no ties.
     static func cmykToRGB(_ cmyk: [UInt8], into rgb: inout [UInt8]) {

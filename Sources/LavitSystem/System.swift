@@ -122,6 +122,27 @@ public struct System: Sendable {
         return bytes
     }
 
+    /// The whole of a regular file into `buffer`, which it must fit; the byte count. Allocates
+    /// nothing, so a source can replay files frame after frame from one buffer.
+    public func readFile(_ path: String, into buffer: UnsafeMutableRawBufferPointer) throws(FileReadError) -> Int {
+        let (fd, size) = try openRegularFile(path)
+        defer { close(fd) }
+        guard size <= buffer.count else { throw .tooLarge(size: size, limit: buffer.count) }
+        let count: Int
+        do throws(Errno) { count = try readFully(fd, into: buffer) } catch { throw .system(error) }
+        if count == buffer.count {
+            var probe: UInt8 = 0
+            let more: Int
+            do throws(Errno) {
+                more = try withUnsafeMutableBytes(of: &probe) { byte in
+                    Result { () throws(Errno) in try read(fd, into: byte) }
+                }.get()
+            } catch { throw .system(error) }
+            if more > 0 { throw .tooLarge(size: count + more, limit: buffer.count) }
+        }
+        return count
+    }
+
     /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, and an
     /// fsync of the directory so the rename survives a power cut.
     public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(Errno) {

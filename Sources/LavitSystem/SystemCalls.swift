@@ -31,6 +31,22 @@ public protocol SystemCalls: Sendable {
     func accept(_ fd: Int32, _ flags: Int32) -> Int32
     func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32
     func send(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ flags: Int32) -> Int
+
+    func clockGetTime(_ clock: clockid_t, _ time: UnsafeMutablePointer<timespec>) -> Int32
+    /// `clock_nanosleep` to an absolute time: 0, or -errno (`-EINTR` when a signal woke it).
+    func clockSleep(_ clock: clockid_t, until deadline: UnsafePointer<timespec>) -> Int32
+}
+
+/// The real clocks, for every conformer: a fake that emulates only a device or a socket keeps real
+/// time without saying so, and one that wants to control time implements both.
+extension SystemCalls {
+    public func clockGetTime(_ clock: clockid_t, _ time: UnsafeMutablePointer<timespec>) -> Int32 {
+        clock_gettime(clock, time) == 0 ? 0 : -errno
+    }
+
+    public func clockSleep(_ clock: clockid_t, until deadline: UnsafePointer<timespec>) -> Int32 {
+        -clock_nanosleep(clock, TIMER_ABSTIME, deadline, nil)
+    }
 }
 
 /// The real kernel.

@@ -1,0 +1,3 @@
+import LavitCaptureCLI
+
+CaptureCommand.main()
