@@ -126,7 +126,7 @@ public final class FileSource: FrameSource {
             let frame = Frame(
                 payload: .compressed(UnsafeRawBufferPointer(rebasing: buffer[..<length])), sequence: counters.frames,
                 skipped: pendingSkipped, monotonicNanoseconds: now, wallNanoseconds: system.realtimeNanoseconds(),
-                grabNanoseconds: now - min(wake, now))
+                grabNanoseconds: now - min(wake, now), file: paths[index])
             pendingSkipped = 0
             counters.frames &+= 1
             setState(.online(summary))

@@ -16,11 +16,14 @@ public struct Frame {
     public var wallNanoseconds: Int64
     /// Time spent in `nextFrame` obtaining it, from the poll's wake-up to the frame in hand.
     public var grabNanoseconds: UInt64
+    /// The image file it came from, for a file source: results can then be checked file by file.
+    public var file: String?
 
     public init(
         payload: FramePayload, sequence: UInt64, skipped: Int, monotonicNanoseconds: UInt64, wallNanoseconds: Int64,
-        grabNanoseconds: UInt64
+        grabNanoseconds: UInt64, file: String? = nil
     ) {
+        self.file = file
         self.payload = payload
         self.sequence = sequence
         self.skipped = skipped

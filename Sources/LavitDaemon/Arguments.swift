@@ -66,6 +66,7 @@ extension DaemonCommand {
             try config.apply(file: text, name: path)
         }
         for (flag, value) in flags { try config.apply(flag: flag, value: value) }
+        try config.validate()
         return check ? .check(config) : .run(config)
     }
 

@@ -66,21 +66,25 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// A device path (anything under /dev, or a character device) opens a camera; anything else
-    /// is image files.
+    /// is image files. The camera opens on the first frame asked for, so lavitd starts, and
+    /// serves clients, before a camera is plugged in.
     static func makeSource(_ config: DaemonConfig, input: Preprocessor, system: System) throws(DaemonError) -> any FrameSource {
         var info = stat()
         let isDevice = config.source.hasPrefix("/dev/") || (stat(config.source, &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)
-        do {
+        do throws(CaptureError) {
             if isDevice {
-                return try CameraSource(
-                    path: config.source, system: system,
-                    request: CaptureRequest(
-                        minimumWidth: input.width, minimumHeight: input.height,
-                        width: config.width, height: config.height, framesPerSecond: config.fps,
-                        bufferCount: config.buffers, timeoutMilliseconds: config.frameTimeoutMilliseconds,
-                        retryMilliseconds: config.retryMilliseconds))
+                let size: FrameSize = config.width > 0 && config.height > 0
+                    ? .exactly(width: config.width, height: config.height)
+                    : .atLeast(width: input.width, height: input.height)
+                let camera = CameraConfiguration(
+                    path: config.source, size: size, framesPerSecond: max(1, Int(config.fps.rounded())),
+                    bufferCount: config.buffers, frameTimeoutMilliseconds: config.frameTimeoutMilliseconds,
+                    retryIntervalMilliseconds: config.retryMilliseconds)
+                return try CameraSource(camera, system: system, openNow: false)
             }
-            return try FileSource(pattern: config.source, system: system, framesPerSecond: config.fps, count: 0, loop: config.loop)
+            let files = try FileSource(config.source, framesPerSecond: config.fps, system: system)
+            if config.loop { return files }
+            return try FileSource(config.source, framesPerSecond: config.fps, count: files.paths.count, system: system)
         } catch {
             throw DaemonError("source: \(error)")
         }

@@ -210,6 +210,13 @@ extension DaemonConfig {
         if let message = key.apply(&self, value) { throw DaemonConfigError(place: flag, message: message) }
     }
 
+    /// Checks what no single key can: keys that must agree.
+    public func validate() throws(DaemonConfigError) {
+        if (width == 0) != (height == 0) {
+            throw DaemonConfigError(place: "width, height", message: "give both (an exact capture size) or neither (the smallest at least the model input)")
+        }
+    }
+
     /// `--help` text for the keys, one per line.
     public static var keyHelp: String {
         keys.map { key in

@@ -116,6 +116,7 @@ let emptyConfig: String = {
         (["--colour", "red"], "\"--colour\": unknown option (see --help)"),
         (["video0"], "\"video0\": unexpected argument (options are --key value; see --help)"),
         (["--fps=0"], "--fps: 0 is outside 0.1...1000.0"),
+        (["--width", "640"], "width, height: give both (an exact capture size) or neither (the smallest at least the model input)"),
     ])
     func everyBadFlagIsNamed(arguments: [String], message: String) {
         #expect(flagError(arguments) == message)
