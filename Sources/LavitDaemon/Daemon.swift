@@ -61,6 +61,26 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// What `lavitd --check` verifies without serving: the model loads and plans, and the source
+    /// exists (image files are found; a camera path is a character device). Returns a summary.
+    public static func check(_ config: DaemonConfig, system: System = .live) throws(DaemonError) -> String {
+        let classifier: FrameClassifier
+        do throws(ClassifierError) { classifier = try FrameClassifier(modelPath: config.model) } catch {
+            throw DaemonError("model: \(error)")
+        }
+        let source = try makeSource(config, input: classifier.input.preprocessor, system: system)
+        defer { source.close() }
+        if source is CameraSource {
+            var info = stat()
+            guard stat(config.source, &info) == 0 else {
+                throw DaemonError("source: \(config.source): \(String(cString: strerror(errno)))")
+            }
+            guard info.st_mode & S_IFMT == S_IFCHR else { throw DaemonError("source: \(config.source): not a device") }
+        }
+        let p = classifier.input.preprocessor
+        return "model \(config.model) (\(p.width)x\(p.height)x\(p.channels), \(classifier.labels.count) labels), source \(source.name)"
+    }
+
     static func fileName(_ path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? path
     }
@@ -130,65 +150,18 @@ public final class Daemon: @unchecked Sendable {
     }
 
     private func frameLoop() {
-        let k = min(config.topK, model.labels.count)
-        var prediction = Prediction(maxTopK: k)
-        let indices = UnsafeMutableBufferPointer<Int>.allocate(capacity: k)
-        let scores = UnsafeMutableBufferPointer<Double>.allocate(capacity: k)
-        defer {
-            indices.deallocate()
-            scores.deallocate()
-        }
-        let minimumInterval: UInt64 = config.rate > 0 ? UInt64(1e9 / config.rate) : 0
-        var lastInference: UInt64 = 0
-        var sequence: UInt64 = 0
-        var pendingSkips = 0
+        let loop = FrameLoop(daemon: self)
         while !stopping.load(ordering: .relaxed) {
-            // Short waits, so a stop request or a watchdog never waits on a silent camera.
-            guard let frame = source.nextFrame(timeoutMilliseconds: 200) else {
-                if source.state == .finished { break }
-                continue
+            switch loop.step() {
+            case .published, .skipped, .waiting: continue
+            case .finished: return
             }
-            defer { source.releaseFrame() }
-            let now = Clocks.monotonic()
-            if minimumInterval > 0 && lastInference != 0 && now &- lastInference < minimumInterval {
-                pendingSkips += frame.skipped + 1
-                metrics.recordRateSkip(frame.skipped + 1)
-                continue
-            }
-            lastInference = now
-            do throws(ClassifierError) {
-                try classifier.classify(frame.payload)
-            } catch {
-                corruptFrame(error)
-                pendingSkips += frame.skipped + 1
-                continue
-            }
-            sequence += 1
-            let count = classifier.top(k, indices: indices, scores: scores)
-            prediction.sequence = sequence
-            prediction.monotonicNanoseconds = frame.monotonicNanoseconds
-            prediction.wallNanoseconds = frame.wallNanoseconds
-            prediction.topCount = count
-            for i in 0..<count {
-                prediction.labelIndices[i] = indices[i]
-                prediction.scores[i] = scores[i]
-            }
-            prediction.grabNanoseconds = frame.grabNanoseconds
-            prediction.decodeNanoseconds = classifier.decodeNanoseconds
-            prediction.inferNanoseconds = classifier.inferNanoseconds
-            prediction.skipped = frame.skipped + pendingSkips
-            pendingSkips = 0
-            publisher.publish(prediction)
-            metrics.record(
-                latencyNanoseconds: frame.grabNanoseconds &+ classifier.decodeNanoseconds &+ classifier.inferNanoseconds,
-                at: frame.monotonicNanoseconds)
-            if config.frames > 0 && sequence >= UInt64(config.frames) { break }
         }
     }
 
     /// A frame that does not decode is counted and skipped. The first is logged with its reason;
     /// after that at most one line a minute says how many more there were.
-    private func corruptFrame(_ error: ClassifierError) {
+    func corruptFrame(_ error: ClassifierError) {
         metrics.recordCorrupt()
         let now = Clocks.monotonic()
         if lastCorruptLog == 0 {

@@ -1,0 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LavitDaemon
+
+exit(lavitdMain(Array(CommandLine.arguments.dropFirst())))
