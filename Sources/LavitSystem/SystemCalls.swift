@@ -31,6 +31,13 @@ public protocol SystemCalls: Sendable {
     func accept(_ fd: Int32, _ flags: Int32) -> Int32
     func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32
     func send(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ flags: Int32) -> Int
+
+    // Added with the publisher; Processes.swift gives each a default that reaches the real
+    // kernel, so fakes written before them still compile.
+    func pipe(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
+    func unlink(_ path: UnsafePointer<CChar>) -> Int32
+    func chmod(_ path: UnsafePointer<CChar>, _ mode: mode_t) -> Int32
+    func monotonicNanoseconds() -> UInt64
 }
 
 /// The real kernel.
