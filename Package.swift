@@ -50,7 +50,13 @@ let package = Package(
         // The int8 engine: model file in, int32 logits out, integers only, no allocation per inference.
         .target(name: "LavitInt8", dependencies: ["LavitKernels", "LavitModel", "LavitModelFile"]),
 
+        // Predictions to local clients: newline-delimited JSON on a Unix socket, bounded per client,
+        // encoded without allocating; one poll thread, no async runtime.
+        .target(name: "LavitPublisher", dependencies: ["LavitSystem"]),
+
         .testTarget(name: "LavitModelTests", dependencies: ["LavitModel"]),
+        .testTarget(name: "LavitPublisherTests", dependencies: ["LavitPublisher", "LavitSystem", "CAllocationCounter"]),
+
         .testTarget(name: "LavitCheckpointTests", dependencies: ["LavitTestSupport", "LavitCheckpoint", "LavitChecksum", "LavitModel"]),
         .testTarget(name: "LavitChecksumTests", dependencies: ["LavitTestSupport", "LavitChecksum"]),
         .testTarget(name: "LavitFloatTests", dependencies: ["LavitFloat", "LavitCheckpoint", "LavitModel"]),
