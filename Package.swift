@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "lavit-quantize", targets: ["lavit-quantize"]),
+        .executable(name: "lavit-client", targets: ["lavit-client"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,10 +54,15 @@ let package = Package(
         // Predictions to local clients: newline-delimited JSON on a Unix socket, bounded per client,
         // encoded without allocating; one poll thread, no async runtime.
         .target(name: "LavitPublisher", dependencies: ["LavitSystem"]),
+        // The lavit-client command, as a library so tests can reach it.
+        .target(
+            name: "LavitClient",
+            dependencies: ["LavitSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "lavit-client", dependencies: ["LavitClient"]),
 
         .testTarget(name: "LavitModelTests", dependencies: ["LavitModel"]),
         .testTarget(name: "LavitPublisherTests", dependencies: ["LavitPublisher", "LavitSystem", "CAllocationCounter"]),
-
+        .testTarget(name: "LavitClientTests", dependencies: ["LavitClient", "LavitPublisher", "LavitSystem"]),
         .testTarget(name: "LavitCheckpointTests", dependencies: ["LavitTestSupport", "LavitCheckpoint", "LavitChecksum", "LavitModel"]),
         .testTarget(name: "LavitChecksumTests", dependencies: ["LavitTestSupport", "LavitChecksum"]),
         .testTarget(name: "LavitFloatTests", dependencies: ["LavitFloat", "LavitCheckpoint", "LavitModel"]),
