@@ -55,9 +55,11 @@ public final class Publisher: @unchecked Sendable {
         var models: [(model: ModelInfo, after: UInt64)] = []
         var statusProvider: (@Sendable () -> StatusSnapshot)?
 
-        /// Marks a wake-up pending; whether the caller must write the byte.
+        /// Whether the caller must write the wake-up byte: the thread runs and none is pending.
+        /// The caller writes it before releasing the lock, so it can never write to a pipe
+        /// `stop()` has closed (or to whatever reused its descriptor).
         mutating func wakeUp() -> Bool {
-            if wakePending { return false }
+            if wakePending || phase != .running { return false }
             wakePending = true
             return true
         }
@@ -165,6 +167,8 @@ public final class Publisher: @unchecked Sendable {
             do throws(Errno) {
                 state.thread = try system.startThread { self.run() }
                 state.phase = .running
+                // Results published before the start are waiting.
+                if state.wakeUp() { signal() }
                 return nil
             } catch { return error }
         }
@@ -176,32 +180,29 @@ public final class Publisher: @unchecked Sendable {
     /// publishing thread falls `pendingResults` behind, the oldest results are overwritten and
     /// counted as dropped for every client.
     public func publish(_ prediction: Prediction) {
-        let wakeNeeded = shared.withLock { state in
+        shared.withLock { state in
             let slot = Int(state.published % UInt64(state.slots.count))
             state.slots[slot].copy(from: prediction)
             state.published += 1
-            return state.wakeUp()
+            if state.wakeUp() { signal() }
         }
-        if wakeNeeded { signal() }
     }
 
     /// Sends `status` to every client (the daemon calls this when its state changes) and keeps it
     /// as the answer to `?status` when there is no `statusProvider`.
     public func publishStatus(_ status: StatusSnapshot) {
-        let wakeNeeded = shared.withLock { state in
+        shared.withLock { state in
             state.status = status
-            return state.wakeUp()
+            if state.wakeUp() { signal() }
         }
-        if wakeNeeded { signal() }
     }
 
     /// Switches to `model` after the results published so far, and sends every client a new hello.
     public func replaceModel(_ model: ModelInfo) {
-        let wakeNeeded = shared.withLock { state in
+        shared.withLock { state in
             state.models.append((model, state.published))
-            return state.wakeUp()
+            if state.wakeUp() { signal() }
         }
-        if wakeNeeded { signal() }
     }
 
     /// Sends every client a last status (offline, "stopping"), gives their queued bytes a moment
@@ -210,7 +211,11 @@ public final class Publisher: @unchecked Sendable {
     public func stop() {
         let (phase, thread) = shared.withLock { state in
             let phase = state.phase
-            if phase == .running { state.stopRequested = true }
+            if phase == .running {
+                state.stopRequested = true
+                state.wakePending = true
+                signal()
+            }
             state.phase = .stopped
             let thread = state.thread
             state.thread = nil
@@ -218,9 +223,7 @@ public final class Publisher: @unchecked Sendable {
         }
         switch phase {
         case .idle: closeListenerAndPipe()
-        case .running:
-            signal()
-            thread?.join()
+        case .running: thread?.join()
         case .stopped: break
         }
     }
