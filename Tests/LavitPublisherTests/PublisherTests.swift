@@ -296,6 +296,21 @@ import Testing
         #expect(access(path, F_OK) != 0)
     }
 
+    /// A listening socket handed over (systemd socket activation), even a blocking one, is
+    /// served; stopping closes it but leaves the file to whoever made it.
+    @Test func inheritedListeningSocket() throws {
+        let path = temporarySocketPath("inherited")
+        let fd = try System.live.listenUnix(path)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        let publisher = try Publisher(listeningDescriptor: fd, model: testModel, device: "/dev/video0", log: LogLines().logger)
+        publisher.start()
+        let clients = try (0..<3).map { _ in try TestClient(path) }
+        for client in clients { #expect(try client.readMessage().class == "hello") }
+        publisher.stop()
+        #expect(access(path, F_OK) == 0)
+        try System.live.unlink(path)
+    }
+
     @Test func replaceModelSendsANewHelloAndRelabels() throws {
         let publisher = try makePublisher("reload")
         defer { publisher.stop() }
