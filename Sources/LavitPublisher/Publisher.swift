@@ -114,11 +114,16 @@ public final class Publisher: @unchecked Sendable {
         system: System, listener: Int32, ownedPath: String?, wake: (read: Int32, write: Int32), model: ModelInfo, device: String,
         limits: PublisherLimits, log: @escaping @Sendable (String) -> Void
     ) {
+        // Limits come from configuration: clamped to what the arithmetic and memory below can
+        // take, rather than trapping on a typo.
         var limits = limits
-        limits.maxClients = max(limits.maxClients, 1)
-        limits.maxTopK = max(limits.maxTopK, 1)
-        limits.maxLineBytes = max(limits.maxLineBytes, 16)
-        limits.pendingResults = max(limits.pendingResults, 1)
+        limits.maxClients = min(max(limits.maxClients, 1), 65536)
+        limits.maxTopK = min(max(limits.maxTopK, 1), 1000)
+        limits.maxLineBytes = min(max(limits.maxLineBytes, 16), 1 << 20)
+        limits.pendingResults = min(max(limits.pendingResults, 1), 4096)
+        limits.queueBytesPerClient = min(max(limits.queueBytesPerClient, 1), 1 << 30)
+        if !(limits.stallTimeoutSeconds >= 0.001) { limits.stallTimeoutSeconds = 0.001 }
+        limits.stallTimeoutSeconds = min(limits.stallTimeoutSeconds, 86400)
         self.system = system
         self.limits = limits
         self.listener = listener
@@ -288,7 +293,7 @@ private final class Client {
 
 extension Publisher {
     private var stallNanoseconds: UInt64 {
-        UInt64(max(limits.stallTimeoutSeconds, 0.001) * 1e9)
+        UInt64(limits.stallTimeoutSeconds * 1e9)
     }
 
     private func run() {
@@ -305,8 +310,13 @@ extension Publisher {
             for (i, client) in clients.enumerated() {
                 let events = Int32(pollfds[i + 2].revents)
                 if events == 0 { continue }
+                if events & Int32(POLLNVAL) != 0 {
+                    client.dead = true
+                    client.detachReason = "descriptor no longer valid"
+                    continue
+                }
                 if events & Int32(POLLOUT) != 0 { flush(client) }
-                if client.closing, events & Int32(POLLHUP | POLLERR | POLLNVAL) != 0 {
+                if client.closing, events & Int32(POLLHUP | POLLERR) != 0 {
                     client.dead = true
                 } else if events & Int32(POLLIN | POLLHUP | POLLERR) != 0 {
                     readCommands(client, now: now)

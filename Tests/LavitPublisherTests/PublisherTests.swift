@@ -248,6 +248,20 @@ import Testing
         #expect(try fourth.readMessage().class == "hello")
     }
 
+    /// Limits from a configuration typo are clamped, not trapped on.
+    @Test func absurdLimitsAreClamped() throws {
+        for stall in [Double.nan, .infinity, -1] {
+            let limits = PublisherLimits(
+                maxClients: .max, queueBytesPerClient: -5, stallTimeoutSeconds: stall, maxLineBytes: 0, maxTopK: 0, pendingResults: 0)
+            let publisher = try makePublisher("absurd", limits: limits)
+            let client = try TestClient(temporarySocketPath("absurd"))
+            _ = try client.readMessage(ofClass: "hello")
+            publisher.publish(makePrediction(3))
+            #expect(try client.readMessage().top?.count == 1)
+            publisher.stop()
+        }
+    }
+
     @Test func staleSocketFileIsReplaced() throws {
         let path = temporarySocketPath("stale")
         let fd = try System.live.listenUnix(path)
