@@ -155,8 +155,8 @@ public final class Publisher: @unchecked Sendable {
         line.withUTF8 { _ = try? System.live.writeFully(2, UnsafeRawBufferPointer($0)) }
     }
 
-    /// Answers `?status`, called on the publishing thread; set it before `start()`. When nil,
-    /// the last status passed to `publishStatus` answers.
+    /// Answers `?status`. Called on the publishing thread, so it must return quickly and must not
+    /// call `stop()`. When nil, the last status passed to `publishStatus` answers.
     public var statusProvider: (@Sendable () -> StatusSnapshot)? {
         get { shared.withLock { $0.statusProvider } }
         set { shared.withLock { $0.statusProvider = newValue } }
