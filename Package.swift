@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "lavit-quantize", targets: ["lavit-quantize"]),
         .executable(name: "lavit-capture", targets: ["lavit-capture"]),
+        .executable(name: "lavit-client", targets: ["lavit-client"]),
+        .executable(name: "lavitd", targets: ["lavitd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -64,7 +66,18 @@ let package = Package(
         // The int8 engine: model file in, int32 logits out, integers only, no allocation per inference.
         .target(name: "LavitInt8", dependencies: ["LavitKernels", "LavitModel", "LavitModelFile"]),
 
+        // Predictions to local clients: newline-delimited JSON on a Unix socket, bounded per client,
+        // encoded without allocating; one poll thread, no async runtime.
+        .target(name: "LavitPublisher", dependencies: ["LavitSystem"]),
+        // The lavit-client command, as a library so tests can reach it.
+        .target(
+            name: "LavitClient",
+            dependencies: ["LavitSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "lavit-client", dependencies: ["LavitClient"]),
+
         .testTarget(name: "LavitModelTests", dependencies: ["LavitModel"]),
+        .testTarget(name: "LavitPublisherTests", dependencies: ["LavitPublisher", "LavitSystem", "CAllocationCounter"]),
+        .testTarget(name: "LavitClientTests", dependencies: ["LavitClient", "LavitPublisher", "LavitSystem"]),
         .testTarget(name: "LavitCheckpointTests", dependencies: ["LavitTestSupport", "LavitCheckpoint", "LavitChecksum", "LavitModel"]),
         .testTarget(name: "LavitChecksumTests", dependencies: ["LavitTestSupport", "LavitChecksum"]),
         .testTarget(name: "LavitFloatTests", dependencies: ["LavitFloat", "LavitCheckpoint", "LavitModel"]),
@@ -78,8 +91,14 @@ let package = Package(
         .testTarget(name: "LavitImageTests", dependencies: ["LavitTestSupport", "LavitImage"]),
         // lavitd as a library: configuration, log, metrics and the composition of source,
         // classifier and publisher, so tests reach all of it.
-        .target(name: "LavitDaemon", dependencies: ["LavitSystem"], exclude: ["Daemon.swift"]),
-        .testTarget(name: "LavitDaemonTests", dependencies: ["LavitDaemon", "LavitSystem"]),
+        .target(name: "LavitDaemon", dependencies: ["LavitSystem", "LavitCapture", "LavitImage", "LavitPipeline", "LavitPublisher"]),
+        .executableTarget(name: "lavitd", dependencies: ["LavitDaemon"]),
+        .testTarget(
+            name: "LavitDaemonTests",
+            dependencies: [
+                "LavitDaemon", "LavitSystem", "LavitCapture", "LavitPublisher", "LavitClient", "LavitPipeline", "LavitImage",
+                "LavitTestSupport", "CAllocationCounter",
+            ]),
         .testTarget(name: "LavitKernelsTests", dependencies: ["LavitTestSupport", "LavitKernels"]),
         .testTarget(
             name: "LavitPipelineTests",

@@ -45,12 +45,15 @@ public final class Daemon: @unchecked Sendable {
             sha256: engineModel.modelFile.sha256, labels: engineModel.labels,
             inputWidth: classifier.input.preprocessor.width, inputHeight: classifier.input.preprocessor.height,
             inputChannels: classifier.input.preprocessor.channels)
-        do throws(DaemonError) {
-            self.source = try source ?? Self.makeSource(config, input: classifier.input.preprocessor, system: system)
+        if let source {
+            self.source = source
+        } else {
+            self.source = try Self.makeSource(config, input: classifier.input.preprocessor, system: system)
         }
         let limits = PublisherLimits(
             maxClients: config.maxClients, queueBytesPerClient: config.clientQueueKiB * 1024,
-            stallTimeoutSeconds: config.clientTimeoutSeconds, maxTopK: config.topK)
+            stallTimeoutSeconds: config.clientTimeoutSeconds, maxTopK: Self.maxTopK(labels: model.labels.count),
+            defaultTopK: config.topK)
         do throws(PublisherError) {
             publisher = try Publisher(
                 system: system, socketPath: config.socket, mode: mode_t(config.socketMode), model: model,
@@ -80,6 +83,9 @@ public final class Daemon: @unchecked Sendable {
         let p = classifier.input.preprocessor
         return "model \(config.model) (\(p.width)x\(p.height)x\(p.channels), \(classifier.labels.count) labels), source \(source.name)"
     }
+
+    /// Labels computed per frame: every label a client may ask for with `?top=K`, up to 20.
+    static func maxTopK(labels: Int) -> Int { max(1, min(20, labels)) }
 
     static func fileName(_ path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? path

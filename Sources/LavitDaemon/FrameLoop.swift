@@ -30,7 +30,7 @@ final class FrameLoop {
 
     init(daemon: Daemon) {
         self.daemon = daemon
-        k = max(1, min(daemon.config.topK, daemon.model.labels.count))
+        k = Daemon.maxTopK(labels: daemon.model.labels.count)
         prediction = Prediction(maxTopK: k)
         indices = .allocate(capacity: k)
         indices.initialize(repeating: 0)

@@ -35,10 +35,13 @@ public protocol SystemCalls: Sendable {
     func clockGetTime(_ clock: clockid_t, _ time: UnsafeMutablePointer<timespec>) -> Int32
     /// `clock_nanosleep` to an absolute time: 0, or -errno (`-EINTR` when a signal woke it).
     func clockSleep(_ clock: clockid_t, until deadline: UnsafePointer<timespec>) -> Int32
+    func pipe(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
+    func unlink(_ path: UnsafePointer<CChar>) -> Int32
+    func chmod(_ path: UnsafePointer<CChar>, _ mode: mode_t) -> Int32
 }
 
-/// The real clocks, for every conformer: a fake that emulates only a device or a socket keeps real
-/// time without saying so, and one that wants to control time implements both.
+/// The real kernel, for every conformer: a fake that emulates only a device or a socket keeps
+/// real time and real files without saying so, and overrides what it wants to control.
 extension SystemCalls {
     public func clockGetTime(_ clock: clockid_t, _ time: UnsafeMutablePointer<timespec>) -> Int32 {
         clock_gettime(clock, time) == 0 ? 0 : -errno

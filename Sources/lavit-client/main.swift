@@ -1,0 +1,3 @@
+import LavitClient
+
+LavitClientCommand.main()
