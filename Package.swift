@@ -97,12 +97,14 @@ let package = Package(
             name: "LavitDaemonTests",
             dependencies: [
                 "LavitDaemon", "LavitSystem", "LavitCapture", "LavitPublisher", "LavitClient", "LavitPipeline", "LavitImage",
-                "LavitTestSupport", "CAllocationCounter",
+                "LavitTestSupport", "CAllocationCounter", "LavitFakes",
             ]),
         .testTarget(name: "LavitKernelsTests", dependencies: ["LavitTestSupport", "LavitKernels"]),
         .testTarget(
             name: "LavitPipelineTests",
             dependencies: ["LavitPipeline", "LavitImage", "LavitInt8", "LavitModelFile", "LavitTestSupport", "CAllocationCounter", "CTurboJPEG"]),
+        // Test-only: a V4L2 driver emulated at the ioctl level, for capture and daemon tests.
+        .target(name: "LavitFakes", dependencies: ["CSystemShims", "LavitSystem"], path: "Tests/LavitFakes"),
         // Test-only: seeded random data shared by the test targets.
         .target(name: "LavitTestSupport", path: "Tests/LavitTestSupport"),
         // Test-only: counts this thread's malloc calls, so tests can prove a path allocates nothing.
@@ -112,6 +114,6 @@ let package = Package(
             dependencies: ["LavitTestSupport", "LavitInt8", "LavitKernels", "LavitModel", "LavitModelFile", "CAllocationCounter"]),
         .testTarget(
             name: "LavitCaptureTests",
-            dependencies: ["LavitCapture", "LavitCaptureCLI", "LavitSystem", "LavitImage", "CSystemShims", "CAllocationCounter"]),
+            dependencies: ["LavitCapture", "LavitCaptureCLI", "LavitSystem", "LavitImage", "CSystemShims", "CAllocationCounter", "LavitFakes"]),
     ]
 )

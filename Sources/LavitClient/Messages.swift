@@ -37,8 +37,14 @@ public struct ResultMessage: Decodable, Sendable, Equatable {
     public var time: String?
     public var top: [Entry]?
     public var dropped: UInt64?
+    /// The image file, when lavitd reads files instead of a camera.
+    public var file: String?
 
-    public init(seq: UInt64? = nil, mono_ns: UInt64? = nil, time: String? = nil, top: [Entry]? = nil, dropped: UInt64? = nil) {
+    public init(
+        seq: UInt64? = nil, mono_ns: UInt64? = nil, time: String? = nil, top: [Entry]? = nil, dropped: UInt64? = nil,
+        file: String? = nil
+    ) {
+        self.file = file
         self.seq = seq
         self.mono_ns = mono_ns
         self.time = time

@@ -6,18 +6,33 @@ public enum Render {
     public static func result(_ result: ResultMessage, fps: Double?) -> String {
         var line = clock(result.time)
         for entry in result.top ?? [] {
-            let name = entry.label ?? entry.index.map { "#\($0)" } ?? "?"
+            let name = entry.label.map(printable) ?? entry.index.map { "#\($0)" } ?? "?"
             line += "  \(name) \(entry.score.map { fixed($0 * 100, 1) + "%" } ?? "?")"
         }
         if let fps { line += "  (\(fixed(fps, 1)) fps)" }
         if let dropped = result.dropped, dropped > 0 { line += "  [\(dropped) dropped]" }
+        if let file = result.file { line += "  " + printable(file.split(separator: "/").suffix(2).joined(separator: "/")) }
         return line
+    }
+
+    /// Text from the socket with control characters shown as `\u{..}`, so a hostile label or
+    /// path cannot move the cursor, colour the terminal or forge a second line.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// `status: /dev/video0 online (streaming), 29.9 fps, 1234 frames, ...`
     public static func status(_ status: StatusMessage) -> String {
-        var line = "status: \(status.device ?? "?") \(status.online == true ? "online" : "offline")"
-        if let reason = status.reason, !reason.isEmpty { line += " (\(reason))" }
+        var line = "status: \(printable(status.device ?? "?")) \(status.online == true ? "online" : "offline")"
+        if let reason = status.reason, !reason.isEmpty { line += " (\(printable(reason)))" }
         line += ", \(fixed(status.fps ?? 0, 1)) fps, \(status.frames ?? 0) frames, \(status.skipped ?? 0) skipped"
         line += ", \(status.corrupt ?? 0) corrupt, \(status.reopens ?? 0) reopens"
         if let latency = status.latency_ms {
@@ -30,11 +45,11 @@ public enum Render {
 
     /// `lavitd: model lavit-fashion (sha256 ab12cd34ef56), 10 labels, input 28x28x1, device /dev/video0`
     public static func hello(_ hello: HelloMessage) -> String {
-        var line = "lavitd: model \(hello.model ?? "?")"
-        if let sha = hello.model_sha256, !sha.isEmpty { line += " (sha256 \(sha.prefix(12)))" }
+        var line = "lavitd: model \(printable(hello.model ?? "?"))"
+        if let sha = hello.model_sha256, !sha.isEmpty { line += " (sha256 \(printable(String(sha.prefix(12)))))" }
         line += ", \(hello.labels?.count ?? 0) labels"
         if let input = hello.input { line += ", input \(input.width)x\(input.height)x\(input.channels)" }
-        if let device = hello.device { line += ", device \(device)" }
+        if let device = hello.device { line += ", device \(printable(device))" }
         return line
     }
 

@@ -1,3 +1,4 @@
+import LavitFakes
 import CAllocationCounter
 import LavitCapture
 import Testing

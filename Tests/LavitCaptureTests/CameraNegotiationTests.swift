@@ -1,5 +1,6 @@
 import LavitCapture
 import Glibc
+import LavitFakes
 import LavitSystem
 import Testing
 

@@ -2,6 +2,7 @@ import CSystemShims
 import Glibc
 import LavitCapture
 import LavitImage
+import LavitFakes
 import LavitSystem
 import Testing
 

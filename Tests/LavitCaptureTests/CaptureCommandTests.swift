@@ -2,6 +2,7 @@ import Glibc
 import LavitCapture
 import LavitCaptureCLI
 import LavitImage
+import LavitFakes
 import LavitSystem
 import Testing
 

@@ -1,3 +1,4 @@
+import LavitFakes
 import Glibc
 import LavitCapture
 import LavitImage

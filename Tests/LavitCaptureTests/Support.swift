@@ -1,6 +1,7 @@
 import Glibc
 import LavitCapture
 import LavitImage
+import LavitFakes
 import LavitSystem
 
 /// Tests/Fixtures/images, found from this file's path.

@@ -9,71 +9,76 @@ import LavitSystem
 ///
 /// Used from one thread. Its hot path (poll, QBUF, DQBUF, capture) allocates nothing, so tests of
 /// the source's allocations count only the source's.
-final class FakeCamera: SystemCalls, @unchecked Sendable {
-    struct Format {
-        var fourcc: UInt32
-        var sizes: [(width: Int, height: Int)]
+public final class FakeCamera: SystemCalls, @unchecked Sendable {
+    public struct Format {
+        public var fourcc: UInt32
+        public var sizes: [(width: Int, height: Int)]
+
+        public init(fourcc: UInt32, sizes: [(width: Int, height: Int)]) {
+            self.fourcc = fourcc
+            self.sizes = sizes
+        }
     }
 
-    struct Buffer {
-        var memory: UnsafeMutableRawPointer
-        var length: Int
-        var offset: Int
-        var bytesused: UInt32 = 0
-        var sequence: UInt32 = 0
-        var timestamp: UInt64 = 0
-        var flags: UInt32 = 0
+    public struct Buffer {
+        public var memory: UnsafeMutableRawPointer
+        public var length: Int
+        public var offset: Int
+        public var bytesused: UInt32 = 0
+        public var sequence: UInt32 = 0
+        public var timestamp: UInt64 = 0
+        public var flags: UInt32 = 0
     }
 
     // Script: what the device is and offers.
-    var path = "/dev/video0"
-    var present = true
-    var openError: Int32?
-    var capabilities = LAVIT_CAP_VIDEO_CAPTURE | LAVIT_CAP_STREAMING
-    var formats: [Format]
+    public var path = "/dev/video0"
+    public var present = true
+    public var openError: Int32?
+    public var capabilities = LAVIT_CAP_VIDEO_CAPTURE | LAVIT_CAP_STREAMING
+    public var formats: [Format]
     /// S_PARM: the fastest the driver will go, nil when it has no S_PARM.
-    var maxFramesPerSecond: UInt32? = 30
+    public var maxFramesPerSecond: UInt32? = 30
     /// REQBUFS answers this count instead of what was asked.
-    var grantedBufferCount: UInt32?
+    public var grantedBufferCount: UInt32?
     /// QUERYBUF answers this length instead of the frame size.
-    var bufferLength: Int?
+    public var bufferLength: Int?
     /// YUYV rows padded to this many bytes beyond 2 x width.
-    var rowPadding = 0
+    public var rowPadding = 0
 
     // Script: frames.
-    var jpeg: [UInt8] = []
+    public var jpeg: [UInt8] = []
     /// Zero bytes after the JPEG in each MJPEG frame, as v4l2loopback sends.
-    var jpegPadding = 0
+    public var jpegPadding = 0
     /// Frames the sensor captures whenever poll would otherwise wait.
-    var framesPerPoll = 1
+    public var framesPerPoll = 1
     /// Sequence numbers the driver skips before the next capture (frames it dropped).
-    var dropBeforeNext: UInt32 = 0
+    public var dropBeforeNext: UInt32 = 0
     /// Every captured frame claims this many bytes used.
-    var bytesusedOverride: UInt32?
+    public var bytesusedOverride: UInt32?
     /// Poll times out however many buffers are queued: a stalled camera.
-    var stalled = false
+    public var stalled = false
     /// Poll says readable this many times with nothing to dequeue.
-    var spuriousWakeups = 0
+    public var spuriousWakeups = 0
     /// Errors for the next call of an ioctl, first matching first.
-    var injected: [(request: UInt, code: Int32)] = []
+    public var injected: [(request: UInt, code: Int32)] = []
     /// The next calls of ioctl, poll and open that return -EINTR first.
-    var interrupts = 0
+    public var interrupts = 0
 
     // Observations.
-    private(set) var interruptsDelivered = 0
-    private(set) var opens = 0
-    private(set) var openDescriptor: Int32 = -1
-    private(set) var mappings = 0
-    private(set) var streamOffs = 0
-    private(set) var sequence: UInt32 = 0
+    public private(set) var interruptsDelivered = 0
+    public private(set) var opens = 0
+    public private(set) var openDescriptor: Int32 = -1
+    public private(set) var mappings = 0
+    public private(set) var streamOffs = 0
+    public private(set) var sequence: UInt32 = 0
 
     // Clock.
-    var monotonic: UInt64 = 5_000_000_000
-    let realtimeOffset: Int64 = 1_700_000_000_000_000_000
+    public var monotonic: UInt64 = 5_000_000_000
+    public let realtimeOffset: Int64 = 1_700_000_000_000_000_000
 
     // Driver state.
-    private(set) var current = (fourcc: UInt32(0), width: 0, height: 0, bytesPerLine: 0, sizeImage: 0)
-    private(set) var buffers: [Buffer] = []
+    public private(set) var current = (fourcc: UInt32(0), width: 0, height: 0, bytesPerLine: 0, sizeImage: 0)
+    public private(set) var buffers: [Buffer] = []
     private var queued = IndexQueue()
     private var done = IndexQueue()
     private var streaming = false
@@ -81,7 +86,7 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
     private let live = LiveSystemCalls()
     private let page = Int(getpagesize())
 
-    init(formats: [Format]) {
+    public init(formats: [Format]) {
         self.formats = formats
     }
 
@@ -98,7 +103,7 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
         private var head = 0
         private(set) var count = 0
 
-        var isEmpty: Bool { count == 0 }
+        public var isEmpty: Bool { count == 0 }
 
         mutating func append(_ index: Int) {
             storage[(head + count) % 64] = index
@@ -129,15 +134,15 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
         func deallocate() { storage.deallocate() }
     }
 
-    static let mjpeg = LAVIT_PIX_FMT_MJPEG
-    static let yuyv = LAVIT_PIX_FMT_YUYV
+    public static let mjpeg = LAVIT_PIX_FMT_MJPEG
+    public static let yuyv = LAVIT_PIX_FMT_YUYV
 
-    func unplug() { present = false }
-    func replug() { present = true }
+    public func unplug() { present = false }
+    public func replug() { present = true }
 
     /// The sensor captures `count` frames now, into queued buffers; with none queued a frame is
     /// dropped, as drivers do, and only its sequence number is used up.
-    func capture(_ count: Int) {
+    public func capture(_ count: Int) {
         for _ in 0..<count { captureOne() }
     }
 
@@ -172,7 +177,7 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
 
     // MARK: SystemCalls: the device
 
-    func deviceOpen(_ path: UnsafePointer<CChar>, _ flags: Int32) -> Int32 {
+    public func deviceOpen(_ path: UnsafePointer<CChar>, _ flags: Int32) -> Int32 {
         if interrupted() { return -EINTR }
         if let openError { return -openError }
         guard present, String(cString: path) == self.path else { return -ENOENT }
@@ -183,7 +188,7 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
         return openDescriptor
     }
 
-    func deviceClose(_ fd: Int32) -> Int32 {
+    public func deviceClose(_ fd: Int32) -> Int32 {
         guard fd == openDescriptor else { return -EBADF }
         stop()
         freeBuffers()
@@ -191,7 +196,7 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
         return 0
     }
 
-    func deviceMmap(_ length: Int, _ fd: Int32, _ offset: Int) -> (UnsafeMutableRawPointer?, Int32) {
+    public func deviceMmap(_ length: Int, _ fd: Int32, _ offset: Int) -> (UnsafeMutableRawPointer?, Int32) {
         guard fd == openDescriptor else { return (nil, EBADF) }
         guard present else { return (nil, ENODEV) }
         guard let buffer = buffers.first(where: { $0.offset == offset }), length <= buffer.length else { return (nil, EINVAL) }
@@ -199,12 +204,12 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
         return (buffer.memory, 0)
     }
 
-    func deviceMunmap(_ address: UnsafeMutableRawPointer, _ length: Int) -> Int32 {
+    public func deviceMunmap(_ address: UnsafeMutableRawPointer, _ length: Int) -> Int32 {
         mappings -= 1
         return 0
     }
 
-    func deviceIoctl(_ fd: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer) -> Int32 {
+    public func deviceIoctl(_ fd: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer) -> Int32 {
         if interrupted() { return -EINTR }
         if !injected.isEmpty {
             for at in injected.indices where injected[at].request == request { return -injected.remove(at: at).code }
@@ -305,7 +310,7 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
     }
 
     /// A luma ramp with coloured bands, so an encoded and decoded frame can be checked loosely.
-    static func yuyvPattern(width: Int, height: Int, bytesPerLine: Int) -> [UInt8] {
+    public static func yuyvPattern(width: Int, height: Int, bytesPerLine: Int) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: bytesPerLine * height)
         for y in 0..<height {
             for pair in 0..<(width / 2) {
@@ -339,7 +344,7 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
 
     // MARK: SystemCalls: poll and the clock
 
-    func poll(_ fds: UnsafeMutablePointer<pollfd>, _ count: Int, _ timeoutMilliseconds: Int32) -> Int32 {
+    public func poll(_ fds: UnsafeMutablePointer<pollfd>, _ count: Int, _ timeoutMilliseconds: Int32) -> Int32 {
         guard count == 1, fds.pointee.fd == openDescriptor, openDescriptor >= 0 else {
             return live.poll(fds, count, timeoutMilliseconds)
         }
@@ -363,13 +368,13 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
         return 0
     }
 
-    func clockGetTime(_ clock: clockid_t, _ time: UnsafeMutablePointer<timespec>) -> Int32 {
+    public func clockGetTime(_ clock: clockid_t, _ time: UnsafeMutablePointer<timespec>) -> Int32 {
         let nanoseconds = clock == CLOCK_REALTIME ? UInt64(realtimeOffset) + monotonic : monotonic
         time.pointee = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
         return 0
     }
 
-    func clockSleep(_ clock: clockid_t, until deadline: UnsafePointer<timespec>) -> Int32 {
+    public func clockSleep(_ clock: clockid_t, until deadline: UnsafePointer<timespec>) -> Int32 {
         let target = UInt64(deadline.pointee.tv_sec) * 1_000_000_000 + UInt64(deadline.pointee.tv_nsec)
         monotonic = max(monotonic, target)
         return 0
@@ -377,19 +382,19 @@ final class FakeCamera: SystemCalls, @unchecked Sendable {
 
     // MARK: SystemCalls: everything else is real
 
-    func open(_ path: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t) -> Int32 { live.open(path, flags, mode) }
-    func close(_ fd: Int32) -> Int32 { live.close(fd) }
-    func read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { live.read(fd, buffer, count) }
-    func write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { live.write(fd, buffer, count) }
-    func fstat(_ fd: Int32, _ info: UnsafeMutablePointer<stat>) -> Int32 { live.fstat(fd, info) }
-    func socket(_ domain: Int32, _ type: Int32, _ proto: Int32) -> Int32 { live.socket(domain, type, proto) }
-    func bind(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 { live.bind(fd, address, length) }
-    func listen(_ fd: Int32, _ backlog: Int32) -> Int32 { live.listen(fd, backlog) }
-    func accept(_ fd: Int32, _ flags: Int32) -> Int32 { live.accept(fd, flags) }
-    func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+    public func open(_ path: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t) -> Int32 { live.open(path, flags, mode) }
+    public func close(_ fd: Int32) -> Int32 { live.close(fd) }
+    public func read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { live.read(fd, buffer, count) }
+    public func write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { live.write(fd, buffer, count) }
+    public func fstat(_ fd: Int32, _ info: UnsafeMutablePointer<stat>) -> Int32 { live.fstat(fd, info) }
+    public func socket(_ domain: Int32, _ type: Int32, _ proto: Int32) -> Int32 { live.socket(domain, type, proto) }
+    public func bind(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 { live.bind(fd, address, length) }
+    public func listen(_ fd: Int32, _ backlog: Int32) -> Int32 { live.listen(fd, backlog) }
+    public func accept(_ fd: Int32, _ flags: Int32) -> Int32 { live.accept(fd, flags) }
+    public func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
         live.connect(fd, address, length)
     }
-    func send(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ flags: Int32) -> Int {
+    public func send(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ flags: Int32) -> Int {
         live.send(fd, buffer, count, flags)
     }
 }
