@@ -62,6 +62,8 @@ public final class Daemon: @unchecked Sendable {
             self.source.close()
             throw DaemonError("socket: \(error)")
         }
+        self.source.onStateChange = { [unowned self] state in sourceChanged(state) }
+        publisher.statusProvider = { [unowned self] in status() }
     }
 
     /// What `lavitd --check` verifies without serving: the model loads and plans, and the source
@@ -144,8 +146,6 @@ public final class Daemon: @unchecked Sendable {
     public func run() -> Int32 {
         log.notice("model \(model.name) (\(config.model), sha256 \(model.sha256.prefix(12))), input \(model.inputWidth)x\(model.inputHeight)x\(model.inputChannels), \(model.labels.count) labels")
         log.notice("memory: \(memorySummary)")
-        source.onStateChange = { [unowned self] state in sourceChanged(state) }
-        publisher.statusProvider = { [unowned self] in status() }
         publisher.start()
         log.notice("serving \(config.socket) from \(source.name)")
         frameLoop()
@@ -183,14 +183,21 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// Every change goes to clients as a status; the log gets one line per transition, so a
+    /// camera that stays away (its reopen failing each retry, perhaps for another reason than the
+    /// unplug's) is logged once.
     private func sourceChanged(_ state: SourceState) {
         guard state != lastState else { return }
+        let previous = lastState
         lastState = state
-        switch state {
-        case .starting: break
-        case let .online(detail): log.notice("\(source.name) online: \(detail)")
-        case let .offline(reason): log.warning("\(source.name) offline: \(reason)")
-        case .finished: log.notice("\(source.name): all frames read")
+        switch (previous, state) {
+        case (_, .starting), (.offline, .offline): break
+        case let (_, .online(detail)):
+            if case .online = previous { break }
+            log.notice("\(source.name) online: \(detail)")
+        case let (_, .offline(reason)): log.warning("\(source.name) offline: \(reason)")
+        case (_, .finished):
+            if !stopping.load(ordering: .relaxed) { log.notice("\(source.name): all frames read") }
         }
         publisher.publishStatus(status())
     }

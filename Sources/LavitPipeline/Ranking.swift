@@ -33,7 +33,8 @@ public enum Ranking {
         _ k: Int, of values: UnsafeBufferPointer<Double>,
         indices: UnsafeMutableBufferPointer<Int>, scores: UnsafeMutableBufferPointer<Double>
     ) -> Int {
-        let n = min(k, values.count, indices.count, scores.count)
+        // Two-argument mins: the variadic form builds an array, an allocation per frame.
+        let n = min(min(k, values.count), min(indices.count, scores.count))
         var previous = Double.infinity
         var previousIndex = -1
         var written = 0
