@@ -26,4 +26,10 @@ socket="${TMPDIR:-/tmp}/lavit-demo-$$.sock"
 daemon=$!
 trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true' EXIT
 
-"$bin/lavit-client" --socket "$socket" --follow --count "$count"
+# Connect as soon as the socket exists, so the client sees the stream from its start.
+for _ in $(seq 200); do
+    [ -S "$socket" ] && break
+    kill -0 "$daemon" 2>/dev/null || { wait "$daemon"; exit 1; }
+    sleep 0.05
+done
+"$bin/lavit-client" --socket "$socket" --count "$count"

@@ -16,14 +16,38 @@ import Synchronization
 /// Nothing here knows a camera from a file, or a socket from a test: the source and the system
 /// calls come in from outside.
 public final class Daemon: @unchecked Sendable {
-    public let config: DaemonConfig
+    /// The configuration in force; replaced by a reload, on the frame thread.
+    public private(set) var config: DaemonConfig
     let log: Log
-    let classifier: FrameClassifier
+    /// Owned by the frame thread once `run` starts; a reload hands it a new one (`adoptReload`).
+    private(set) var classifier: FrameClassifier
     let source: any FrameSource
     let publisher: Publisher
+    let notifier: SystemdNotifier
     let metrics = Metrics()
-    let model: ModelInfo
+    private(set) var model: ModelInfo
     private let stopping = Atomic<Bool>(false)
+    /// A model loaded and checked by `reload` on another thread, waiting for the frame thread.
+    private let pending = Mutex<Reloaded?>(nil)
+    /// The configuration the last reload accepted (the running one until then); holding its lock
+    /// serialises reloads, so a second SIGHUP while one loads waits for it.
+    private let reloadBase: Mutex<DaemonConfig>
+    /// The last reload's failure, for `status`; empty after a good one.
+    private let reloadError = Mutex("")
+
+    /// What a reload hands over. The classifier is made on the reloading thread and used only by
+    /// the frame thread after the hand-over, never by both.
+    final class Reloaded: @unchecked Sendable {
+        let config: DaemonConfig
+        let classifier: FrameClassifier
+        let model: ModelInfo
+
+        init(config: DaemonConfig, classifier: FrameClassifier, model: ModelInfo) {
+            self.config = config
+            self.classifier = classifier
+            self.model = model
+        }
+    }
     /// The last state logged, so a failure that persists is logged once, not every retry.
     private var lastState: SourceState = .starting
     private var corruptSinceLog = 0
@@ -31,20 +55,20 @@ public final class Daemon: @unchecked Sendable {
 
     /// Loads the model, opens the source and binds the socket; any failure is one line naming
     /// what failed, before anything runs.
-    public init(config: DaemonConfig, system: System = .live, log: Log, source: (any FrameSource)? = nil) throws(DaemonError) {
+    ///
+    /// With `listeningDescriptor` (systemd socket activation) the socket already exists and
+    /// clients may already be waiting in its backlog; they are accepted, and get their `hello`,
+    /// once the model has loaded.
+    public init(
+        config: DaemonConfig, system: System = .live, log: Log, source: (any FrameSource)? = nil,
+        listeningDescriptor: Int32? = nil, notifier: SystemdNotifier? = nil
+    ) throws(DaemonError) {
         self.config = config
+        reloadBase = Mutex(config)
         self.log = log
-        do throws(ClassifierError) {
-            classifier = try FrameClassifier(modelPath: config.model)
-        } catch {
-            throw DaemonError("model: \(error)")
-        }
-        let engineModel = classifier.engine.model
-        model = ModelInfo(
-            name: engineModel.config.name.isEmpty ? Self.fileName(config.model) : engineModel.config.name,
-            sha256: engineModel.modelFile.sha256, labels: engineModel.labels,
-            inputWidth: classifier.input.preprocessor.width, inputHeight: classifier.input.preprocessor.height,
-            inputChannels: classifier.input.preprocessor.channels)
+        self.notifier = notifier ?? SystemdNotifier(environment: [:], system: system)
+        classifier = try Self.loadClassifier(config.model)
+        model = Self.modelInfo(classifier, path: config.model)
         if let source {
             self.source = source
         } else {
@@ -52,12 +76,18 @@ public final class Daemon: @unchecked Sendable {
         }
         let limits = PublisherLimits(
             maxClients: config.maxClients, queueBytesPerClient: config.clientQueueKiB * 1024,
-            stallTimeoutSeconds: config.clientTimeoutSeconds, maxTopK: Self.maxTopK(labels: model.labels.count),
+            stallTimeoutSeconds: config.clientTimeoutSeconds, maxTopK: Self.maxTopK,
             defaultTopK: config.topK)
         do throws(PublisherError) {
-            publisher = try Publisher(
-                system: system, socketPath: config.socket, mode: mode_t(config.socketMode), model: model,
-                device: self.source.name, limits: limits, log: { [log] in log.info($0) })
+            if let listeningDescriptor {
+                publisher = try Publisher(
+                    system: system, listeningDescriptor: listeningDescriptor, model: model, device: self.source.name,
+                    limits: limits, log: { [log] in log.info($0) })
+            } else {
+                publisher = try Publisher(
+                    system: system, socketPath: config.socket, mode: mode_t(config.socketMode), model: model,
+                    device: self.source.name, limits: limits, log: { [log] in log.info($0) })
+            }
         } catch {
             self.source.close()
             throw DaemonError("socket: \(error)")
@@ -86,8 +116,91 @@ public final class Daemon: @unchecked Sendable {
         return "model \(config.model) (\(p.width)x\(p.height)x\(p.channels), \(classifier.labels.count) labels), source \(source.name)"
     }
 
-    /// Labels computed per frame: every label a client may ask for with `?top=K`, up to 20.
-    static func maxTopK(labels: Int) -> Int { max(1, min(20, labels)) }
+    /// Most labels a client may ask for with `?top=K`; a frame computes this many, or all of the
+    /// model's labels if it has fewer. Fixed, so a reloaded model with more labels fits.
+    static let maxTopK = 20
+
+    static func loadClassifier(_ path: String) throws(DaemonError) -> FrameClassifier {
+        do throws(ClassifierError) {
+            return try FrameClassifier(modelPath: path)
+        } catch {
+            throw DaemonError("model: \(error)")
+        }
+    }
+
+    /// What clients are told of a model: its config's name, else the file's name.
+    static func modelInfo(_ classifier: FrameClassifier, path: String) -> ModelInfo {
+        let engineModel = classifier.engine.model
+        let p = classifier.input.preprocessor
+        return ModelInfo(
+            name: engineModel.config.name.isEmpty ? fileName(path) : engineModel.config.name,
+            sha256: engineModel.modelFile.sha256, labels: engineModel.labels,
+            inputWidth: p.width, inputHeight: p.height, inputChannels: p.channels)
+    }
+
+    /// SIGHUP: loads and checks `newConfig`'s model beside the running one, on the calling
+    /// thread, and hands it to the frame thread, which swaps at its next turn; clients then get a
+    /// new `hello`. If anything fails, the old model keeps serving and the log and the status
+    /// say why. Keys that need a restart (source, socket, capture and client limits) are named
+    /// in the log and left as they are.
+    public func reload(_ newConfig: DaemonConfig) {
+        reloadBase.withLock { current in
+            notifier.reloading()
+            defer { notifier.notify("READY=1\nSTATUS=\(statusLine())") }
+            let fixed = Self.restartOnlyKeys(current, newConfig)
+            if !fixed.isEmpty { log.warning("reload: \(fixed.joined(separator: ", ")) changed; restart lavitd to apply") }
+            let loaded: FrameClassifier
+            do throws(DaemonError) {
+                loaded = try Self.loadClassifier(newConfig.model)
+            } catch {
+                log.error("reload failed, the old model keeps serving: \(error)")
+                reloadError.withLock { $0 = error.description }
+                publisher.publishStatus(status())
+                return
+            }
+            let info = Self.modelInfo(loaded, path: newConfig.model)
+            var applied = newConfig
+            applied.source = current.source
+            applied.socket = current.socket
+            applied.socketMode = current.socketMode
+            current = applied
+            reloadError.withLock { $0 = "" }
+            pending.withLock { $0 = Reloaded(config: applied, classifier: loaded, model: info) }
+            log.notice("reload: model \(info.name) (\(newConfig.model), sha256 \(info.sha256.prefix(12))) loaded; serving it from the next frame")
+        }
+    }
+
+    /// Keys a reload cannot change in a running daemon.
+    static func restartOnlyKeys(_ old: DaemonConfig, _ new: DaemonConfig) -> [String] {
+        var keys: [String] = []
+        if old.source != new.source { keys.append("source") }
+        if old.socket != new.socket { keys.append("socket") }
+        if old.socketMode != new.socketMode { keys.append("socket_mode") }
+        if old.width != new.width || old.height != new.height { keys.append("width/height") }
+        if old.fps != new.fps { keys.append("fps") }
+        if old.buffers != new.buffers { keys.append("buffers") }
+        if old.frameTimeoutMilliseconds != new.frameTimeoutMilliseconds { keys.append("frame_timeout_ms") }
+        if old.retryMilliseconds != new.retryMilliseconds { keys.append("retry_ms") }
+        if old.maxClients != new.maxClients { keys.append("max_clients") }
+        if old.clientQueueKiB != new.clientQueueKiB { keys.append("client_queue_kib") }
+        if old.clientTimeoutSeconds != new.clientTimeoutSeconds { keys.append("client_timeout_s") }
+        if old.topK != new.topK { keys.append("top_k") }
+        return keys
+    }
+
+    /// On the frame thread: takes a reloaded model if one waits. Returns whether it swapped.
+    func adoptReload() -> Bool {
+        guard let reloaded = pending.withLock({ slot -> Reloaded? in
+            let taken = slot
+            slot = nil
+            return taken
+        }) else { return false }
+        classifier = reloaded.classifier
+        model = reloaded.model
+        config = reloaded.config
+        publisher.replaceModel(reloaded.model)
+        return true
+    }
 
     static func fileName(_ path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? path
@@ -148,16 +261,30 @@ public final class Daemon: @unchecked Sendable {
         log.notice("memory: \(memorySummary)")
         publisher.start()
         log.notice("serving \(config.socket) from \(source.name)")
+        // Ready with or without a camera: "no device" is a running state, not a failed start.
+        notifier.notify("READY=1\nSTATUS=\(statusLine())")
         frameLoop()
+        notifier.notify("STOPPING=1")
         publisher.stop()
         source.close()
         log.notice("stopped after \(metrics.summary(now: Clocks.monotonic()).frames) results")
         return 0
     }
 
+    /// One line for systemctl status: the device state and the result rate.
+    func statusLine() -> String {
+        let s = status()
+        let state = s.online ? "online" : "offline"
+        let rate = (s.fps * 10).rounded() / 10
+        return "\(s.device) \(state) (\(s.reason)), \(rate) results/s, \(s.frames) results"
+    }
+
     private func frameLoop() {
         let loop = FrameLoop(daemon: self)
         while !stopping.load(ordering: .relaxed) {
+            // From the loop itself: a wedged capture or inference stops the pings, and systemd's
+            // watchdog restarts lavitd; a camera that is merely absent keeps the loop turning.
+            notifier.watchdog(now: Clocks.monotonic())
             switch loop.step() {
             case .published, .skipped, .waiting: continue
             case .finished: return
@@ -199,16 +326,19 @@ public final class Daemon: @unchecked Sendable {
         case (_, .finished):
             if !stopping.load(ordering: .relaxed) { log.notice("\(source.name): all frames read") }
         }
+        metrics.setSource(state: state, counters: source.counters)
         publisher.publishStatus(status())
+        notifier.notify("STATUS=\(statusLine())")
     }
 
-    /// The status every client can ask for; built on the publisher's thread.
+    /// The status every client can ask for; built on the publisher's thread from what the frame
+    /// thread recorded in `metrics`, never from the source itself, which that thread owns.
     func status() -> StatusSnapshot {
         let m = metrics.summary(now: Clocks.monotonic())
-        let counters = source.counters
+        let counters = m.sourceCounters
         let online: Bool
         let reason: String
-        switch source.state {
+        switch m.sourceState {
         case .starting: (online, reason) = (false, "starting")
         case let .online(detail): (online, reason) = (true, detail)
         case let .offline(why): (online, reason) = (false, why)
@@ -217,7 +347,8 @@ public final class Daemon: @unchecked Sendable {
         return StatusSnapshot(
             device: source.name, online: online, reason: reason, fps: m.fps, frames: m.frames,
             skipped: counters.skipped &+ m.rateSkipped, corrupt: m.corrupt, reopens: counters.reopens,
-            latencyP50Milliseconds: m.p50, latencyP90Milliseconds: m.p90, latencyP99Milliseconds: m.p99)
+            latencyP50Milliseconds: m.p50, latencyP90Milliseconds: m.p90, latencyP99Milliseconds: m.p99,
+            reloadError: reloadError.withLock { $0 })
     }
 }
 

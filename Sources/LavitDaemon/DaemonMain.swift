@@ -29,21 +29,33 @@ public func lavitdMain(_ arguments: [String]) -> Int32 {
         }
     case let .run(config):
         Signals.block([SIGTERM, SIGINT, SIGHUP])
+        let environment = SystemdNotifier.processEnvironment()
         let daemon: Daemon
         do throws(DaemonError) {
-            daemon = try Daemon(config: config, log: log)
+            let activated = try SocketActivation.listeningDescriptor(environment: environment)
+            SocketActivation.clearEnvironment()
+            daemon = try Daemon(
+                config: config, log: log, listeningDescriptor: activated,
+                notifier: SystemdNotifier(environment: environment))
         } catch {
             log.error("\(error)")
             return 1
         }
         do throws(Errno) {
             try Signals.handle([SIGTERM, SIGINT, SIGHUP]) { signal in
-                if signal == SIGHUP {
-                    log.notice("SIGHUP: reloading is not supported yet; restart lavitd to load a new model")
+                guard signal == SIGHUP else {
+                    log.notice("\(signal == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
+                    daemon.stop()
                     return
                 }
-                log.notice("\(signal == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
-                daemon.stop()
+                // The same command line over the configuration file as it is now.
+                do throws(DaemonConfigError) {
+                    guard case let .run(reread) = try DaemonCommand.parse(arguments) else { return }
+                    log.notice("SIGHUP: reloading the configuration and the model")
+                    daemon.reload(reread)
+                } catch {
+                    log.error("reload failed, the old configuration and model keep serving: \(error)")
+                }
             }
         } catch {
             log.error("cannot start the signal thread: \(error)")

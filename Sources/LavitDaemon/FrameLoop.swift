@@ -19,25 +19,25 @@ final class FrameLoop {
     }
 
     private let daemon: Daemon
-    private let k: Int
     private var prediction: Prediction
     private let indices: UnsafeMutableBufferPointer<Int>
     private let scores: UnsafeMutableBufferPointer<Double>
-    private let minimumInterval: UInt64
+    private var minimumInterval: UInt64
     private var lastInference: UInt64 = 0
     private(set) var sequence: UInt64 = 0
     private var pendingSkips = 0
 
     init(daemon: Daemon) {
         self.daemon = daemon
-        k = Daemon.maxTopK(labels: daemon.model.labels.count)
-        prediction = Prediction(maxTopK: k)
-        indices = .allocate(capacity: k)
+        prediction = Prediction(maxTopK: Daemon.maxTopK)
+        indices = .allocate(capacity: Daemon.maxTopK)
         indices.initialize(repeating: 0)
-        scores = .allocate(capacity: k)
+        scores = .allocate(capacity: Daemon.maxTopK)
         scores.initialize(repeating: 0)
-        minimumInterval = daemon.config.rate > 0 ? UInt64(1e9 / daemon.config.rate) : 0
+        minimumInterval = Self.interval(rate: daemon.config.rate)
     }
+
+    static func interval(rate: Double) -> UInt64 { rate > 0 ? UInt64(1e9 / rate) : 0 }
 
     deinit {
         indices.deallocate()
@@ -45,6 +45,7 @@ final class FrameLoop {
     }
 
     func step() -> Step {
+        if daemon.adoptReload() { minimumInterval = Self.interval(rate: daemon.config.rate) }
         let source = daemon.source
         // Short waits, so a stop request or a watchdog never waits on a silent camera.
         guard let frame = source.nextFrame(timeoutMilliseconds: 200) else {
@@ -67,7 +68,7 @@ final class FrameLoop {
             return .skipped
         }
         sequence &+= 1
-        let count = classifier.top(k, indices: indices, scores: scores)
+        let count = classifier.top(min(Daemon.maxTopK, classifier.labels.count), indices: indices, scores: scores)
         prediction.sequence = sequence
         prediction.monotonicNanoseconds = frame.monotonicNanoseconds
         prediction.wallNanoseconds = frame.wallNanoseconds
@@ -85,7 +86,7 @@ final class FrameLoop {
         daemon.publisher.publish(prediction)
         daemon.metrics.record(
             latencyNanoseconds: frame.grabNanoseconds &+ classifier.decodeNanoseconds &+ classifier.inferNanoseconds,
-            at: frame.monotonicNanoseconds)
+            at: frame.monotonicNanoseconds, counters: source.counters)
         let limit = daemon.config.frames
         return limit > 0 && sequence >= UInt64(limit) ? .finished : .published
     }

@@ -1,3 +1,4 @@
+import LavitCapture
 import Synchronization
 
 /// Counters and recent latencies of the frame loop, read by the publisher thread for `status`.
@@ -14,19 +15,31 @@ final class Metrics: Sendable {
         var stamps: [UInt64]
         var next = 0
         var filled = 0
+        /// The source's state and counters as the frame thread last saw them.
+        var sourceState = SourceState.starting
+        var sourceCounters = CaptureCounters()
     }
 
     static let window = 128
     private let state = Mutex(State(
         latencies: [UInt64](repeating: 0, count: Metrics.window), stamps: [UInt64](repeating: 0, count: Metrics.window)))
 
-    func record(latencyNanoseconds: UInt64, at stamp: UInt64) {
+    func record(latencyNanoseconds: UInt64, at stamp: UInt64, counters: CaptureCounters) {
         state.withLock { s in
+            s.sourceCounters = counters
             s.frames += 1
             s.latencies[s.next] = latencyNanoseconds
             s.stamps[s.next] = stamp
             s.next = (s.next + 1) % Self.window
             s.filled = min(s.filled + 1, Self.window)
+        }
+    }
+
+    /// A change of the source's state (rare: the string is only copied then).
+    func setSource(state: SourceState, counters: CaptureCounters) {
+        self.state.withLock { s in
+            s.sourceState = state
+            s.sourceCounters = counters
         }
     }
 
@@ -42,6 +55,8 @@ final class Metrics: Sendable {
         var p50: Double
         var p90: Double
         var p99: Double
+        var sourceState: SourceState
+        var sourceCounters: CaptureCounters
     }
 
     func summary(now: UInt64) -> Summary {
@@ -50,10 +65,12 @@ final class Metrics: Sendable {
         struct Copy {
             var frames: UInt64, corrupt: UInt64, rateSkipped: UInt64, next: Int, filled: Int
             var latencies: [UInt64], stamps: [UInt64]
+            var sourceState: SourceState, sourceCounters: CaptureCounters
         }
         let s = state.withLock { s in
             Copy(frames: s.frames, corrupt: s.corrupt, rateSkipped: s.rateSkipped, next: s.next, filled: s.filled,
-                 latencies: s.latencies.map { $0 }, stamps: s.stamps.map { $0 })
+                 latencies: s.latencies.map { $0 }, stamps: s.stamps.map { $0 },
+                 sourceState: s.sourceState, sourceCounters: s.sourceCounters)
         }
         let latencies = s.latencies
         let stamps = s.stamps
@@ -73,6 +90,7 @@ final class Metrics: Sendable {
         }
         return Summary(
             frames: s.frames, corrupt: s.corrupt, rateSkipped: s.rateSkipped, fps: fps,
-            p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99))
+            p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99),
+            sourceState: s.sourceState, sourceCounters: s.sourceCounters)
     }
 }

@@ -92,6 +92,10 @@ extension JSONWriter {
         fixed(status.latencyP99Milliseconds, decimals: 3)
         raw("},\"clients\":")
         integer(status.clients)
+        if !status.reloadError.isEmpty {
+            raw(",\"reload_error\":")
+            string(status.reloadError)
+        }
         raw("}\n")
     }
 

@@ -93,12 +93,15 @@ public struct StatusSnapshot: Sendable, Equatable {
     public var latencyP99Milliseconds: Double
     /// Connected clients; the publisher fills this in as it sends.
     public var clients: Int
+    /// Why the last reload failed, while the old model keeps serving; empty otherwise.
+    public var reloadError: String = ""
 
     public init(
         device: String, online: Bool, reason: String, fps: Double = 0, frames: UInt64 = 0, skipped: UInt64 = 0,
         corrupt: UInt64 = 0, reopens: UInt64 = 0, latencyP50Milliseconds: Double = 0, latencyP90Milliseconds: Double = 0,
-        latencyP99Milliseconds: Double = 0, clients: Int = 0
+        latencyP99Milliseconds: Double = 0, clients: Int = 0, reloadError: String = ""
     ) {
+        self.reloadError = reloadError
         self.device = device
         self.online = online
         self.reason = reason

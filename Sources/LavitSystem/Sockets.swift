@@ -43,6 +43,40 @@ extension System {
         return fd
     }
 
+    /// A datagram socket connected to `path`, for sd_notify: a leading `@` names Linux's abstract
+    /// namespace (systemd may pass either form in `$NOTIFY_SOCKET`). Non-blocking, so a
+    /// notification can never stall the frame loop.
+    public func connectUnixDatagram(_ path: String) throws(Errno) -> Int32 {
+        var bytes = Array(path.utf8)
+        let abstract = bytes.first == UInt8(ascii: "@")
+        if abstract { bytes[0] = 0 }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard bytes.count > 1 || (!abstract && !bytes.isEmpty), bytes.count < capacity,
+              !bytes.dropFirst().contains(0), abstract || bytes[0] != 0
+        else { throw Errno(ENAMETOOLONG, call: "notify socket path") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        // An abstract name is exactly its bytes; a path may carry its terminating NUL.
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (abstract ? 0 : 1))
+        let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+        let fd = try retrying("socket") { calls.socket(AF_UNIX, type, 0) }
+        do throws(Errno) {
+            _ = try retrying("connect") {
+                withUnsafePointer(to: address) { pointer in
+                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { calls.connect(fd, $0, length) }
+                }
+            }
+        } catch {
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
     /// A blocking client connection to `path`.
     public func connectUnix(_ path: String) throws(Errno) -> Int32 {
         let address = try Self.unixAddress(path)
