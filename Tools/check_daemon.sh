@@ -20,9 +20,25 @@ daemon=$!
 
 "$bin/lavit-client" --socket "$socket" --follow --json --count 60 >"$work/client.ndjson"
 timeout 10 socat -u "UNIX-CONNECT:$socket" - 2>/dev/null | head -n 4 >"$work/socat.ndjson" || true
+
+# SIGHUP reloads: a connected client gets a second hello.
+timeout 5 socat -u "UNIX-CONNECT:$socket" - >"$work/reload.ndjson" 2>/dev/null &
+reader=$!
+sleep 0.5
+kill -HUP "$daemon"
+sleep 1.5
+kill "$reader" 2>/dev/null || true
+hellos="$(grep -c '"class":"hello"' "$work/reload.ndjson" || true)"
+[ "$hellos" -ge 2 ] || { echo "SIGHUP: the client saw $hellos hello lines, expected a second after the reload"; cat "$work/lavitd.log"; exit 1; }
+
+# SIGTERM: lavitd exits 0 within a second.
+start=$(date +%s%N)
 kill -TERM "$daemon"
-wait "$daemon"
-status=$?
+status=0
+wait "$daemon" || status=$?
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$elapsed_ms" -lt 1000 ] || { echo "lavitd took $elapsed_ms ms to exit on SIGTERM"; exit 1; }
+echo "SIGHUP reload seen by a client; SIGTERM exit in $elapsed_ms ms"
 
 grep -q '"class":"hello"' "$work/socat.ndjson" || { echo "socat saw no hello: $(cat "$work/socat.ndjson")"; exit 1; }
 grep -q '"class":"result"' "$work/socat.ndjson" || { echo "socat saw no result"; exit 1; }

@@ -27,6 +27,7 @@ suite() {
 
 suite "swift test" swift test
 suite "lavitd against the Python reference" bash Tools/check_daemon.sh
+suite "systemd units and install" bash Tools/check_units.sh
 
 echo "=== summary"
 printf '%s\n' "${summary[@]}"

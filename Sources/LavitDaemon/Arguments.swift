@@ -13,11 +13,13 @@ public enum DaemonCommand: Sendable, Equatable {
 }
 
 extension DaemonCommand {
-    /// Reads `--config FILE` (or the default file, if it exists), then applies every other flag
-    /// over it, so flags win whatever their order.
+    /// Reads each `--config FILE` in order (or the default file, if it exists, when none is
+    /// given), skipping a `--config-if-present FILE` that does not exist, then applies every other
+    /// flag over them: a later file wins over an earlier one, and flags win whatever their order.
+    /// The template unit `lavitd@.service` layers `/etc/lavitd/%i.conf` over the common file so.
     public static func parse(_ arguments: [String], system: System = .live) throws(DaemonConfigError) -> DaemonCommand {
         var flags: [(flag: String, value: String)] = []
-        var configPath: String?
+        var configFiles: [(path: String, required: Bool)] = []
         var check = false
         var index = 0
         while index < arguments.count {
@@ -45,15 +47,15 @@ extension DaemonCommand {
                 value = arguments[index]
                 index += 1
             }
-            if flag == "--config" {
-                configPath = value
+            if flag == "--config" || flag == "--config-if-present" {
+                configFiles.append((value, flag == "--config"))
             } else {
                 flags.append((flag, value))
             }
         }
         var config = DaemonConfig()
-        let path = configPath ?? DaemonConfig.defaultPath
-        if configPath != nil || access(path, F_OK) == 0 {
+        if configFiles.isEmpty { configFiles = [(DaemonConfig.defaultPath, false)] }
+        for (path, required) in configFiles where required || access(path, F_OK) == 0 {
             let bytes: [UInt8]
             do throws(FileReadError) {
                 bytes = try system.readFile(path, limit: 1 << 20)
@@ -78,7 +80,8 @@ extension DaemonCommand {
         (default \(DaemonConfig.defaultPath), if present); each KEY below is also a key of that
         file (with _ for -), and a flag overrides the file.
 
-          --config FILE               configuration file
+          --config FILE               configuration file (repeatable: later files win)
+          --config-if-present FILE    the same, skipped if FILE does not exist
           --check                     check the configuration and the model, then exit
         \(DaemonConfig.keyHelp)
         """
