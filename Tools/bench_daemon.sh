@@ -11,7 +11,7 @@
 #    quantized here from its seeded initial weights (64 calibration images, about a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(grep -o -m1 -w 'avx512_vnni\|avx2' /proc/cpuinfo | head -1) ($(grep -q avx512_vnni /proc/cpuinfo && echo AVX-512 VNNI || echo AVX2 only))"
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), family $(lscpu | sed -n 's/^CPU family: *//p') model $(lscpu | sed -n 's/^Model: *//p'), $(nproc) cores, $(grep -q avx512_vnni /proc/cpuinfo && echo 'AVX-512 VNNI' || echo 'AVX2 only')"
 
 LAVIT_DAEMON_BENCH=1 swift test -c release --filter FrameBenchmarkTests 2>&1 | grep -E "frame path|KB\)|error"
 
