@@ -48,16 +48,7 @@ rss() {
 echo "lavitd steady memory, serving 1280x720 JPEG photos to one client:"
 rss Tools/models/lavit-fashion.lvt 30 20
 if [ "${1:-}" != "--skip-lavit-t" ]; then
-    /usr/bin/python3 - "$work/lavit-t.pth" <<'PY'
-import sys, torch
-sys.path.insert(0, "Tools")
-from lavit_ref.config import variant
-from lavit_ref.model import LavitModel
-torch.manual_seed(0)
-cfg = variant("lavit-t")
-torch.save({"model": LavitModel(cfg).state_dict(), "lavit_config": cfg.to_dict()}, sys.argv[1])
-PY
-    /usr/bin/python3 Tools/fashion_data.py export --split train --per-class --limit 7 --out "$work/calibration" >/dev/null
+    bash Tools/make_lavit_t_inputs.sh "$work"
     swift build -c release --product lavit-quantize >/dev/null
     "$bin/lavit-quantize" "$work/lavit-t.pth" --calibration "$work/calibration" --calibration-images 64 \
         -o "$work/lavit-t.lvt" >/dev/null

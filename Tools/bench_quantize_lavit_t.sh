@@ -9,16 +9,7 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-/usr/bin/python3 - "$work/lavit-t.pth" <<'PY'
-import sys, torch
-sys.path.insert(0, "Tools")
-from lavit_ref.config import variant
-from lavit_ref.model import LavitModel
-torch.manual_seed(0)
-cfg = variant("lavit-t")
-torch.save({"model": LavitModel(cfg).state_dict(), "lavit_config": cfg.to_dict()}, sys.argv[1])
-PY
-/usr/bin/python3 Tools/fashion_data.py export --split train --per-class --limit 7 --out "$work/calibration" >/dev/null
+bash Tools/make_lavit_t_inputs.sh "$work"
 
 swift build -c release --product lavit-quantize >/dev/null
 start=$(date +%s.%N)

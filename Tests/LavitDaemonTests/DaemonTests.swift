@@ -60,19 +60,14 @@ import Testing
         let fake = mjpeg
             ? camera(fourcc: FakeCamera.mjpeg, width: 1280, height: 720, jpeg: photo)
             : camera(fourcc: FakeCamera.yuyv, width: 640, height: 480)
-        var config = testConfig("alloc-\(mjpeg)")
-        config.source = fake.path
-        let source = try CameraSource(
-            CameraConfiguration(path: fake.path, size: .atLeast(width: 28, height: 28)), system: System(fake), openNow: false)
-        let daemon = try Daemon(config: config, log: LogLines().log, source: source)
-        daemon.publisher.start()
+        let daemon = try daemonOnFakeCamera(fake, name: "alloc-\(mjpeg)")
         defer { daemon.publisher.stop() }
-        let client = try TestClient(config.socket)
+        let client = try TestClient(daemon.config.socket)
         let loop = FrameLoop(daemon: daemon)
         for _ in 0..<5 { _ = loop.step() }
 
         // What the classifier alone allocates per frame of this camera.
-        let classifier = try FrameClassifier(modelPath: config.model)
+        let classifier = try FrameClassifier(modelPath: daemon.config.model)
         var perFrame = 0
         if mjpeg {
             try photo.withUnsafeBytes { raw in
@@ -97,16 +92,11 @@ import Testing
     /// camera is back, an online status and results again, without a restart.
     @Test func anUnpluggedCameraGoesOfflineAndComesBack() throws {
         let fake = camera(fourcc: FakeCamera.yuyv, width: 640, height: 480)
-        var config = testConfig("unplug")
-        config.retryMilliseconds = 10
-        let source = try CameraSource(
-            CameraConfiguration(path: fake.path, size: .atLeast(width: 28, height: 28), retryIntervalMilliseconds: 10),
-            system: System(fake), openNow: false)
         let lines = LogLines()
-        let daemon = try Daemon(config: config, log: lines.log, source: source)
-        daemon.publisher.start()
+        let daemon = try daemonOnFakeCamera(fake, name: "unplug", retryMilliseconds: 10, log: lines.log)
         defer { daemon.publisher.stop() }
-        let client = try TestClient(config.socket)
+        let source = daemon.source
+        let client = try TestClient(daemon.config.socket)
         #expect(client.next("hello") != nil)
         let loop = FrameLoop(daemon: daemon)
         for _ in 0..<3 { _ = loop.step() }

@@ -20,13 +20,8 @@ struct FrameBenchmarkTests {
         for photo in RepositoryPaths.photos {
             let jpeg = Array(try Data(contentsOf: URL(fileURLWithPath: photo)))
             let fake = camera(fourcc: FakeCamera.mjpeg, width: 1280, height: 720, jpeg: jpeg)
-            var config = testConfig("bench")
-            config.source = fake.path
-            let source = try CameraSource(
-                CameraConfiguration(path: fake.path, size: .atLeast(width: 28, height: 28)), system: System(fake), openNow: false)
-            let daemon = try Daemon(config: config, log: LogLines().log, source: source)
-            daemon.publisher.start()
-            let client = try System.live.connectUnix(config.socket)
+            let daemon = try daemonOnFakeCamera(fake, name: "bench")
+            let client = try System.live.connectUnix(daemon.config.socket)
             let drain = try System.live.startThread {
                 var buffer = [UInt8](repeating: 0, count: 1 << 16)
                 while read(client, &buffer, buffer.count) > 0 {}

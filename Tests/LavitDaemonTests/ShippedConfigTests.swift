@@ -24,7 +24,7 @@ import Testing
     #expect(defaults == DaemonConfig(), "the commented values are the defaults")
     for line in DaemonCommand.usage.split(separator: "\n") where line.hasPrefix("  --") {
         let flag = line.dropFirst(4).prefix { $0 != " " }
-        if flag == "config" || flag == "check" { continue }
+        if flag == "config" || flag == "config-if-present" || flag == "check" { continue }
         let key = String(flag.map { $0 == "-" ? "_" : $0 })
         #expect(text.contains("#\(key) = "), "systemd/lavitd.conf does not document \(key)")
     }

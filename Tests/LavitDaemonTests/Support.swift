@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import LavitDaemon
+import LavitCapture
 import LavitFakes
 import LavitSystem
 import LavitTestSupport
@@ -77,4 +78,18 @@ final class TestClient {
         }
         return nil
     }
+}
+
+/// lavitd over a fake camera, its publisher started (stop it when done), not yet running a loop:
+/// tests drive `FrameLoop` steps themselves.
+func daemonOnFakeCamera(_ fake: FakeCamera, name: String, retryMilliseconds: Int = 1000, log: Log = LogLines().log) throws -> Daemon {
+    var config = testConfig(name)
+    config.source = fake.path
+    config.retryMilliseconds = retryMilliseconds
+    let source = try CameraSource(
+        CameraConfiguration(path: fake.path, size: .atLeast(width: 28, height: 28), retryIntervalMilliseconds: retryMilliseconds),
+        system: System(fake), openNow: false)
+    let daemon = try Daemon(config: config, log: log, source: source)
+    daemon.publisher.start()
+    return daemon
 }

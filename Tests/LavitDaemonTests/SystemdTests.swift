@@ -81,14 +81,15 @@ import Testing
         #expect(notifier.watchdogInterval == 100_000_000)
         let daemon = try Daemon(config: fashionConfig("notify"), log: LogLines().log, notifier: notifier)
         let runner = try System.live.startThread { _ = daemon.run() }
-        let running = systemd.messages(within: 1000)
+        let running = systemd.messages(within: 2000)
         daemon.stop()
         runner.join()
         let after = systemd.messages(within: 300)
         let ready = try #require(running.first)
         #expect(ready.hasPrefix("READY=1\nSTATUS="), "the first message is READY: \(running)")
         let pings = running.filter { $0 == "WATCHDOG=1" }.count
-        #expect(pings >= 3 && pings <= 12, "about one ping per 100 ms while frames flow: \(running)")
+        // One per 100 ms while frames flow: at most 21 in 2 s; at least a few even on a loaded machine.
+        #expect(pings >= 3 && pings <= 21, "\(pings) pings in 2 s: \(running)")
         #expect(running.contains { $0.hasPrefix("STATUS=") && $0.contains("online") })
         #expect(after.contains("STOPPING=1"))
     }
