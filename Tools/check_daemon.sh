@@ -21,6 +21,16 @@ daemon=$!
 "$bin/lavit-client" --socket "$socket" --follow --json --count 60 >"$work/client.ndjson"
 timeout 10 socat -u "UNIX-CONNECT:$socket" - 2>/dev/null | head -n 4 >"$work/socat.ndjson" || true
 
+# A user who may not reach the socket gets one clear line, not a hang or a trace.
+if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
+    chmod 0711 "$work"
+    denied="$(runuser -u nobody -- "$bin/lavit-client" --socket "$socket" --once 2>&1 >/dev/null)" && { echo "nobody could read the socket"; exit 1; }
+    case "$denied" in
+        *"permission denied"*) echo "as nobody: $denied" ;;
+        *) echo "as nobody, expected a permission-denied line, got: $denied"; exit 1 ;;
+    esac
+fi
+
 # SIGHUP reloads: a connected client gets a second hello.
 timeout 5 socat -u "UNIX-CONNECT:$socket" - >"$work/reload.ndjson" 2>/dev/null &
 reader=$!
