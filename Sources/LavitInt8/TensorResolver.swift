@@ -81,6 +81,7 @@ struct TensorResolver {
             zeroPoint = p[0]
         }
         try checkWeights("\(layer).w", w)
+        try checkAccumulator("\(layer).w", weights: w, bias: b, depth: depth)
         try checkChannels(layer, bias: b, multiplier: m, shift: s, depth: depth)
         return GemmParameters(
             weights: w, bias: b, multiplier: m, shift: s, zeroPoint: zeroPoint, outputs: outputs, depth: depth)
@@ -90,6 +91,25 @@ struct TensorResolver {
     /// that faster kernels relying on the symmetric range could turn into a different result.
     private func checkWeights(_ name: String, _ w: UnsafeBufferPointer<Int8>) throws(Int8EngineError) {
         if let i = w.firstIndex(of: -128) { try check(name, i, "weight", -128, -127...127) }
+    }
+
+    /// QUANT.md's int32 accumulator: for every row `128 * sum_k |w[o, k]| + |b[o]| < 2^31`, as the
+    /// Python reference requires. The scalar kernel accumulates in int64 and would compute such a
+    /// row anyway; a SIMD kernel accumulating in int32 would wrap, so a file that breaks the bound
+    /// must be refused, never run with variants that disagree.
+    private func checkAccumulator(
+        _ name: String, weights w: UnsafeBufferPointer<Int8>, bias b: UnsafeBufferPointer<Int32>, depth: Int
+    ) throws(Int8EngineError) {
+        for o in 0..<b.count {
+            var sum: Int64 = 0
+            for k in (o * depth)..<((o + 1) * depth) { sum += Int64(abs(Int32(w[k]))) }
+            let bound = 128 * sum + abs(Int64(b[o]))
+            guard bound <= Int64(Int32.max) else {
+                throw fail(.mayOverflow(
+                    tensor: name, index: o,
+                    bound: "128 x sum |w| + |b| = \(bound) exceeds the int32 accumulator (2^31 - 1)"))
+            }
+        }
     }
 
     /// Per-channel multiplier and shift ranges, and the int64 bound of `depth` int8 products plus bias.

@@ -93,9 +93,32 @@ import Testing
         }
     }
 
+    /// A gemm row whose worst case can leave the int32 accumulator (`128 * sum |w| + |b| >=
+    /// 2^31`) is refused at load, as the Python reference refuses it: SIMD kernels accumulate in
+    /// int32 and would disagree with the scalar one. A bias one below the bound passes.
+    @Test func int32AccumulatorBound() throws {
+        let base = try SyntheticModel.modelFile(SyntheticConfigs.all[0])
+        let layer = "stages.0.blocks.0.mlp.fc1"
+        let weights = try #require(base.tensor(named: "\(layer).w"))
+        let depth = weights.shape[1]
+        let row = try base.int8("\(layer).w")[(2 * depth)..<(3 * depth)]
+        let weightBound = 128 * row.reduce(Int64(0)) { $0 + Int64(abs(Int32($1))) }
+        let fits = Int32(Int64(Int32.max) - weightBound)
+        let ok = try ModelRewriter.rewrite(base, replacing: try ModelRewriter.edited(base, "\(layer).b", as: Int32.self) { $0[2] = fits })
+        #expect(throws: Never.self) { try Int8Model(modelFile: ok) }
+        let over = try ModelRewriter.rewrite(
+            base, replacing: try ModelRewriter.edited(base, "\(layer).b", as: Int32.self) { $0[2] = -(fits + 1) })
+        guard case .mayOverflow(let tensor, let index, let bound)? = Self.refusal(over, mentioning: "\(layer).w") else {
+            Issue.record("int32 accumulator overflow not detected")
+            return
+        }
+        #expect(tensor == "\(layer).w" && index == 2)
+        #expect(bound.contains("exceeds the int32 accumulator"))
+    }
+
     /// A gemm whose worst-case accumulator times its multiplier leaves int64 is refused at load,
-    /// never a trap at inference. With int32 bias and multiplier that takes a depth above 2^16:
-    /// here a 148x148 patch of 3 channels (depth 65712).
+    /// never a trap at inference. Behind the int32 accumulator bound that cannot happen to a gemm
+    /// any more: this file breaks both, and the accumulator bound, checked first, names it.
     @Test func possibleOverflow() throws {
         let wide = Config(
             name: "wide", imageSize: [148, 148], numClasses: 2, patchSize: 148, embedDims: [8], depths: [1],
@@ -111,7 +134,7 @@ import Testing
             Issue.record("overflow not detected")
             return
         }
-        #expect(tensor == "\(layer).m" && index == 3)
+        #expect(tensor == "\(layer).w" && index == 3)
     }
 
     /// pv's int32 accumulator bounds the keys per attention row at 511 (QUANT.md kernel 7): a 16x32
