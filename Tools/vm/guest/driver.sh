@@ -63,10 +63,10 @@ vivid_defaults() { # OSD text off (it would be read as part of the pattern), 25 
     v4l2-ctl -d /dev/video0 --set-parm=25 >/dev/null 2>&1
 }
 set_pattern() { v4l2-ctl -d /dev/video0 -c test_pattern="${pattern_index[$1]}"; }
-switch_pattern() { # the time is taken before the switch: latencies are measured from then
+switch_pattern() { # times before and after v4l2-ctl (whose start alone takes a few 100 ms here)
     local t
     t=$(now)
-    set_pattern "$1" && printf '%s\tpattern %s\n' "$t" "$1" >>"$out/events.tsv"
+    set_pattern "$1" && printf '%s\tpattern %s\t%s\n' "$t" "$1" "$(now)" >>"$out/events.tsv"
 }
 
 if [ "$mode" = capture ]; then
