@@ -13,17 +13,26 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from make_image_fixtures import corrupt_entropy  # noqa: E402
+from make_image_fixtures import scan_start  # noqa: E402
 
 GUEST_IN = "/mnt/share/in"
 PHOTOS = ["astronaut", "chelsea", "coffee", "motorcycle_left"]
+
+
+def torn(data: bytes) -> bytes:
+    """4 KiB of zeros over the middle of the scan, as a torn USB transfer leaves a frame. JPEG has
+    no checksum: a few flipped bits (even 32 one-bits, an impossible Huffman code) can decode
+    without a complaint from libjpeg-turbo's fast Huffman path at any scale, so the e2e feeds a
+    corruption the decoder must notice ("premature end of data segment")."""
+    mid = (scan_start(data) + len(data) - 2) // 2
+    return data[:mid] + bytes(4096) + data[mid + 4096:]
 
 
 def prepare(root: Path) -> None:
     photos = root / "photos"
     data = (photos / "coffee_1280x720_q85.jpg").read_bytes()
     (photos / "bad" / "truncated.jpg").write_bytes(data[: len(data) // 2])  # no end marker
-    (photos / "bad" / "corrupt.jpg").write_bytes(corrupt_entropy(data))  # an impossible Huffman code
+    (photos / "bad" / "corrupt.jpg").write_bytes(torn(data))
     plan = [(6, "astronaut"), (1, "bad/truncated"), (4, "chelsea"), (1, "bad/corrupt"), (4, "coffee"), (4, "motorcycle_left")]
     lines = []
     for seconds, name in plan:
