@@ -52,6 +52,13 @@ func readFixture(_ path: String) throws -> [UInt8] { try ImageDecoder.read(path:
         photo.removeLast(photo.count / 2)
         let truncated = photo.withUnsafeBytes { raw in Result { () throws(ClassifierError) in try classifier.classify(.compressed(raw)) } }
         #expect(throws: ClassifierError.self) { try truncated.get() }
+        // A torn transfer: zeros over the middle of a 1280x720 frame's scan. libjpeg-turbo notices
+        // ("premature end of data segment") at the 1/8 scale the pipeline decodes at, as at full size.
+        var torn = try readFixture(RepositoryPaths.photos[2])
+        let middle = torn.count / 2
+        torn.replaceSubrange(middle..<(middle + 4096), with: repeatElement(0, count: 4096))
+        let tornResult = torn.withUnsafeBytes { raw in Result { () throws(ClassifierError) in try classifier.classify(.compressed(raw)) } }
+        #expect(throws: ClassifierError.self) { try tornResult.get() }
         let short = [UInt8](repeating: 0x80, count: 10)
         let yuyv = short.withUnsafeBytes { raw in
             Result { () throws(ClassifierError) in try classifier.classify(.yuyv(raw, width: 640, height: 480, bytesPerLine: 1280)) }
