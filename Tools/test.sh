@@ -28,6 +28,7 @@ suite() {
 suite "swift test" swift test
 suite "lavitd against the Python reference" bash Tools/check_daemon.sh
 suite "systemd units and install" bash Tools/check_units.sh
+suite "VM end to end (vivid, v4l2loopback, systemd)" bash Tools/vm/run.sh
 
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
