@@ -42,7 +42,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         // Image decoding, YUYV conversion and the integer preprocessing the quantizer and the
         // daemon share.
-        .target(name: "LavitImage", dependencies: ["CTurboJPEG", "CPNG", "LavitSystem"]),
+        .target(name: "LavitImage", dependencies: ["CTurboJPEG", "CPNG", "LavitModel", "LavitSystem"]),
         // The one system-call layer: EINTR retried, errno typed, and the seam where tests put a
         // fake camera or inject failures.
         .target(name: "LavitSystem", dependencies: ["CSystemShims"]),
