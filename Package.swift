@@ -17,7 +17,7 @@ let package = Package(
         // Model description: config, geometry, parameter schema, cost. Knows no file formats.
         .target(name: "LavitModel"),
         // Float checkpoints (.safetensors, torch .pth) to named tensors; trusts nothing.
-        .target(name: "LavitCheckpoint", dependencies: ["LavitModel", "LavitChecksum", "LavitSystem"]),
+        .target(name: "LavitCheckpoint", dependencies: ["LavitModel", "LavitChecksum", "LavitModelFile", "LavitSystem"]),
         // Float32 forward pass: the reference the int8 engine is checked against.
         .target(name: "LavitFloat", dependencies: ["LavitModel"]),
         // The lavit-quantize commands, as a library so tests can reach them.
@@ -25,7 +25,7 @@ let package = Package(
             name: "LavitQuantizeCLI",
             dependencies: [
                 "LavitModel", "LavitCheckpoint", "LavitFloat", "LavitQuantize", "LavitInt8", "LavitModelFile",
-                "LavitImage", "LavitPipeline",
+                "LavitImage", "LavitPipeline", "LavitSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "lavit-quantize", dependencies: ["LavitQuantizeCLI"]),
@@ -83,7 +83,10 @@ let package = Package(
         .testTarget(name: "LavitFloatTests", dependencies: ["LavitFloat", "LavitCheckpoint", "LavitModel"]),
         .testTarget(
             name: "LavitQuantizeCLITests",
-            dependencies: ["LavitQuantizeCLI", "LavitCheckpoint", "LavitInt8", "LavitModel", "LavitModelFile", "LavitPipeline"]),
+            dependencies: [
+                "LavitQuantizeCLI", "LavitCheckpoint", "LavitInt8", "LavitModel", "LavitModelFile", "LavitPipeline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .testTarget(name: "LavitModelFileTests", dependencies: ["LavitTestSupport", "LavitModelFile", "LavitChecksum"]),
         .testTarget(
             name: "LavitQuantizeTests",

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import LavitModel
+import LavitModelFile
 
 /// safetensors: u64 header length, a JSON header naming each tensor's dtype, shape and byte
 /// range in the data section that follows, and an optional string map `__metadata__`.
@@ -34,7 +35,9 @@ enum Safetensors {
         do {
             header = try JSONDecoder().decode(Header.self, from: Data(bytes[8..<dataStart]))
         } catch {
-            throw .malformed("safetensors header: \(describeDecodingError(error))")
+            // JSONDecoder says only "not valid JSON"; the strict checker says where.
+            let syntax = bytes.withUnsafeBytes { jsonObjectProblem(UnsafeRawBufferPointer(rebasing: $0[8..<dataStart])) }
+            throw .malformed("safetensors header: \(syntax.map { "not valid JSON: \($0) of the header" } ?? describeDecodingError(error))")
         }
 
         guard header.tensors.count <= maxTensors else {

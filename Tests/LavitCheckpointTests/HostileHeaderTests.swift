@@ -56,3 +56,20 @@ import Testing
         #expect(schema.entries.count > Config.Limits.parameterTensors - Config.Limits.stages * 10)
     }
 }
+
+/// JSON errors in a checkpoint say where, not just "not valid JSON".
+@Suite struct CheckpointJSONMessageTests {
+    @Test func headerSyntaxErrorNamesFileAndPosition() {
+        let file = safetensorsFile(header: "{\"a\":{\"dtype\":\"F32\",,}}", data: [])
+        expectFailure(.malformed, ["j.safetensors", "not valid JSON", "at byte 20 (line 1, column 21)"]) {
+            try Checkpoint.decode(file, name: "j.safetensors")
+        }
+    }
+
+    @Test func recordedConfigSyntaxErrorSaysWhere() throws {
+        let header = #"{"__metadata__":{"lavit_config":"{\"name\": 1,,}"},"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
+        let checkpoint = try Checkpoint.decode(safetensorsFile(header: header, data: [0, 0, 0, 0]), name: "c.safetensors")
+        #expect(checkpoint.configError?.contains("not valid JSON") == true, "\(checkpoint.configError ?? "")")
+        #expect(checkpoint.configError?.contains("(line 1, column 12)") == true, "\(checkpoint.configError ?? "")")
+    }
+}
