@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 11's hostile inputs, rebuilt from their descriptions (Tools/make_hostile_inputs.py), each
 # run through the built lavit-quantize under a 4 GB address-space limit: every one must end with a
-# non-zero exit (not a signal, not the timeout), exactly one line on stderr, within a second.
+# non-zero exit (not a signal, not the timeout), exactly one error line on stderr (a calibration
+# folder may also warn once per image it skips), within a second.
 # Usage: Tools/check_hostile_inputs.sh [debug|release]   (default debug: what `swift build` made)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,13 +29,13 @@ check() {
     set -e
     end=$(date +%s%N)
     ms=$(((end - start) / 1000000))
-    lines=$(wc -l <"$work/err")
+    lines=$(grep -vc '^warning: ' "$work/err" || true)
     if [[ $rc -eq 0 || $rc -ge 124 || $lines -ne 1 || $ms -ge 1000 ]]; then
-        echo "FAIL $name: exit $rc, $lines stderr lines, ${ms} ms"
+        echo "FAIL $name: exit $rc, $lines stderr lines besides warnings, ${ms} ms"
         sed 's/^/    /' "$work/err" | head -5
         failures=$((failures + 1))
     else
-        echo "ok   $name (exit $rc, ${ms} ms): $(cat "$work/err")"
+        echo "ok   $name (exit $rc, ${ms} ms): $(grep -v '^warning: ' "$work/err")"
     fi
 }
 

@@ -49,6 +49,22 @@ enum ConfigResolver {
             description: "the checkpoint records no config; pass --config FILE or --variant NAME")
     }
 
+    /// Validates `config`, naming where it came from in the error: the config file, or the
+    /// checkpoint whose metadata recorded it.
+    static func validate(_ config: Config, _ source: ConfigSource, checkpoint: String?) throws {
+        do throws(ConfigError) {
+            try config.validate()
+        } catch {
+            let origin =
+                switch source {
+                case .metadata: "\(checkpoint ?? "checkpoint"): lavit_config"
+                case .file(let path): "\(path): config"
+                case .variant(let name): "variant \(name)"
+                }
+            throw ConfigResolutionError(description: "\(origin): \(error)")
+        }
+    }
+
     /// Config files are a few hundred bytes; a megabyte is room for any and refuses the rest.
     static let configByteLimit = 1 << 20
 

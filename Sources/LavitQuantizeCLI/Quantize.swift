@@ -63,8 +63,13 @@ public struct Quantize: ParsableCommand {
         let ckpt = try Checkpoint.load(path: checkpoint)
         let (config, source) = try ConfigResolver.resolve(
             variant: variant, configFile: configFile, metadata: ckpt.config, metadataError: ckpt.configError)
-        try config.validate()
-        let weights = try Weights(config: config, tensors: ckpt.tensors)
+        try ConfigResolver.validate(config, source, checkpoint: checkpoint)
+        let weights: Weights
+        do {
+            weights = try Weights(config: config, tensors: ckpt.tensors)
+        } catch {
+            throw CLIError("\(checkpoint): \(error)")
+        }
         let names = try labelNames(count: config.numClasses)
         print(escapedControls("checkpoint   \(checkpoint) (\(config.name), \(source.description))"))
 

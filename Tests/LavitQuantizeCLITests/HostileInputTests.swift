@@ -95,6 +95,34 @@ import Testing
         Self.refusal([path, "missing key 'num_classes'"]) { try Inspect.parse(["--config", path]).run() }
     }
 
+    /// Issue 11 case 4 through the command: the checkpoint's recorded config is refused, naming
+    /// the checkpoint, before any preprocessor exists.
+    @Test func configLimitsAreReportedWithTheCheckpoint() throws {
+        let dir = try Self.scratch()
+        let golden = try readBytes(fixtures + "golden/multi/model.safetensors")
+        let length = golden[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = String(decoding: golden[8..<(8 + length)], as: UTF8.self)
+        for (from, to, message) in [
+            (#"\"image_size\": [32, 32]"#, #"\"in_chans\": 2, \"image_size\": [32, 32]"#, "in_chans must be 1 (luma) or 3 (RGB), got 2"),
+            (#"\"image_size\": [32, 32]"#, #"\"image_size\": [65536, 32]"#, "image_size[0] is 65536, above the limit 16384"),
+        ] {
+            try #require(header.contains(from), "\(from) not in the fixture's header")
+            let path = dir + "/bad.safetensors"
+            try writeBytes(safetensorsBytes(header.replacing(from, with: to), Array(golden[(8 + length)...])), to: path)
+            Self.refusal([path + ": lavit_config: " + message]) {
+                try Quantize.parse([path, "--calibration", fixtures + "images", "-o", dir + "/x.lvt"]).run()
+            }
+        }
+    }
+
+    @Test func shapeMismatchNamesTheCheckpoint() throws {
+        let dir = try Self.scratch()
+        let path = fixtures + "golden/multi/model.safetensors"
+        Self.refusal([path + ": ", "lavit-t"]) {
+            try Quantize.parse([path, "--variant", "lavit-t", "--calibration", fixtures + "images", "-o", dir + "/x.lvt"]).run()
+        }
+    }
+
     /// A tensor name with a newline, colour codes and a NUL, as a hostile checkpoint carries it.
     static let forgedName = "head.weight\n\u{1B}[31mError:\u{1B}[0m forged\u{0}"
 
@@ -139,4 +167,9 @@ extension String {
         let hex = String(value, radix: 16)
         self = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
     }
+}
+
+func safetensorsBytes(_ header: String, _ data: [UInt8]) -> [UInt8] {
+    let json = Array(header.utf8)
+    return (0..<8).map { UInt8(truncatingIfNeeded: json.count >> (8 * $0)) } + json + data
 }
