@@ -9,6 +9,13 @@ let package = Package(
         .executable(name: "lavit-capture", targets: ["lavit-capture"]),
         .executable(name: "lavit-client", targets: ["lavit-client"]),
         .executable(name: "lavitd", targets: ["lavitd"]),
+        // Every reader of untrusted bytes, for the libFuzzer harnesses in Tools/fuzz (a package of
+        // their own, so `swift test` never builds them without the fuzzer runtime).
+        .library(
+            name: "LavitReaders",
+            targets: [
+                "LavitModel", "LavitChecksum", "LavitCheckpoint", "LavitModelFile", "LavitInt8", "LavitImage", "LavitPublisher",
+            ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
