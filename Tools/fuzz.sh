@@ -39,7 +39,7 @@ smoke_runs() {
     case "$1" in
     modelfile) echo 20000 ;;
     torch) echo 6000 ;;
-    safetensors) echo 6000 ;;
+    safetensors) echo 4500 ;;
     image) echo 20000 ;;
     client-command) echo 500000 ;;
     esac
@@ -57,7 +57,12 @@ run() {
     shift 2
     local corpus="$work/corpus/$target" crashes="$work/crashes/$target"
     mkdir -p "$corpus" "$crashes"
-    [[ -n "$(ls -A "$corpus")" ]] || cp $(seeds "$target") "$corpus/"
+    if [[ -z "$(ls -A "$corpus")" ]]; then
+        # Fixtures in different folders share names (model.pth): keep the folder in the name.
+        for seed in $(seeds "$target"); do
+            cp "$seed" "$corpus/$(basename "$(dirname "$seed")")_$(basename "$seed")"
+        done
+    fi
     "$bin/$(product "$target")" "$corpus" -artifact_prefix="$crashes/" -print_final_stats=1 "$@" \
         >"$work/$target.log" 2>&1
 }

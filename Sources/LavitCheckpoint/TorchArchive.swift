@@ -106,9 +106,9 @@ struct TorchArchive {
         }
 
         let count = try elementCount(ref.shape, what)
-        // A view addresses no more elements than its storage holds (which the file had to hold),
-        // unless it repeats them with a zero stride: torch saves parameters dense, so a broadcast
-        // view that outgrows its storage is a file asking for memory, refused before allocating.
+        // A view can only outgrow its storage (which the file had to hold) by repeating elements
+        // with a zero or overlapping stride. torch saves parameters dense, so such a view is a
+        // file asking for memory: refused before anything is allocated.
         guard count <= max(storage.count, 1) else {
             throw .malformed(
                 "\(what) (size \(ref.shape), stride \(ref.strides)) has \(count) elements, more than its "
