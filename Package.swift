@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "LavitQuantizeTests",
             dependencies: ["LavitTestSupport", "LavitQuantize", "LavitCheckpoint", "LavitFloat", "LavitInt8", "LavitModel", "LavitModelFile"]),
-        .testTarget(name: "LavitImageTests", dependencies: ["LavitTestSupport", "LavitImage"]),
+        .testTarget(name: "LavitImageTests", dependencies: ["LavitTestSupport", "LavitImage", "CAllocationCounter"]),
         // lavitd as a library: configuration, log, metrics and the composition of source,
         // classifier and publisher, so tests reach all of it.
         .target(name: "LavitDaemon", dependencies: ["LavitSystem", "LavitCapture", "LavitImage", "LavitPipeline", "LavitPublisher"]),
