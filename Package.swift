@@ -9,6 +9,13 @@ let package = Package(
         .executable(name: "lavit-capture", targets: ["lavit-capture"]),
         .executable(name: "lavit-client", targets: ["lavit-client"]),
         .executable(name: "lavitd", targets: ["lavitd"]),
+        // Every reader of untrusted bytes, for the libFuzzer harnesses in Tools/fuzz (a package of
+        // their own, so `swift test` never builds them without the fuzzer runtime).
+        .library(
+            name: "LavitReaders",
+            targets: [
+                "LavitModel", "LavitChecksum", "LavitCheckpoint", "LavitModelFile", "LavitInt8", "LavitImage", "LavitPublisher",
+            ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -17,7 +24,7 @@ let package = Package(
         // Model description: config, geometry, parameter schema, cost. Knows no file formats.
         .target(name: "LavitModel"),
         // Float checkpoints (.safetensors, torch .pth) to named tensors; trusts nothing.
-        .target(name: "LavitCheckpoint", dependencies: ["LavitModel", "LavitChecksum", "LavitSystem"]),
+        .target(name: "LavitCheckpoint", dependencies: ["LavitModel", "LavitChecksum", "LavitModelFile", "LavitSystem"]),
         // Float32 forward pass: the reference the int8 engine is checked against.
         .target(name: "LavitFloat", dependencies: ["LavitModel"]),
         // The lavit-quantize commands, as a library so tests can reach them.
@@ -25,7 +32,7 @@ let package = Package(
             name: "LavitQuantizeCLI",
             dependencies: [
                 "LavitModel", "LavitCheckpoint", "LavitFloat", "LavitQuantize", "LavitInt8", "LavitModelFile",
-                "LavitImage", "LavitPipeline",
+                "LavitImage", "LavitPipeline", "LavitSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "lavit-quantize", dependencies: ["LavitQuantizeCLI"]),
@@ -42,7 +49,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         // Image decoding, YUYV conversion and the integer preprocessing the quantizer and the
         // daemon share.
-        .target(name: "LavitImage", dependencies: ["CTurboJPEG", "CPNG", "LavitSystem"]),
+        .target(name: "LavitImage", dependencies: ["CTurboJPEG", "CPNG", "LavitModel", "LavitSystem"]),
         // The one system-call layer: EINTR retried, errno typed, and the seam where tests put a
         // fake camera or inject failures.
         .target(name: "LavitSystem", dependencies: ["CSystemShims"]),
@@ -83,12 +90,15 @@ let package = Package(
         .testTarget(name: "LavitFloatTests", dependencies: ["LavitFloat", "LavitCheckpoint", "LavitModel"]),
         .testTarget(
             name: "LavitQuantizeCLITests",
-            dependencies: ["LavitQuantizeCLI", "LavitCheckpoint", "LavitInt8", "LavitModel", "LavitModelFile", "LavitPipeline"]),
+            dependencies: [
+                "LavitQuantizeCLI", "LavitCheckpoint", "LavitInt8", "LavitModel", "LavitModelFile", "LavitPipeline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .testTarget(name: "LavitModelFileTests", dependencies: ["LavitTestSupport", "LavitModelFile", "LavitChecksum"]),
         .testTarget(
             name: "LavitQuantizeTests",
             dependencies: ["LavitTestSupport", "LavitQuantize", "LavitCheckpoint", "LavitFloat", "LavitInt8", "LavitModel", "LavitModelFile"]),
-        .testTarget(name: "LavitImageTests", dependencies: ["LavitTestSupport", "LavitImage"]),
+        .testTarget(name: "LavitImageTests", dependencies: ["LavitTestSupport", "LavitImage", "CAllocationCounter"]),
         // lavitd as a library: configuration, log, metrics and the composition of source,
         // classifier and publisher, so tests reach all of it.
         .target(name: "LavitDaemon", dependencies: ["LavitSystem", "LavitCapture", "LavitImage", "LavitPipeline", "LavitPublisher"]),

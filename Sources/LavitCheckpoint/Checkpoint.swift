@@ -1,6 +1,7 @@
 import FoundationEssentials
 import LavitChecksum
 import LavitModel
+import LavitModelFile
 import LavitSystem
 
 public enum CheckpointFormat: String, Sendable {
@@ -74,7 +75,8 @@ public struct Checkpoint: Sendable {
             do {
                 config = try JSONDecoder().decode(Config.self, from: Data(text.utf8))
             } catch {
-                configError = "\(RawCheckpoint.configKey): \(describeDecodingError(error))"
+                let syntax = Array(text.utf8).withUnsafeBytes { jsonObjectProblem($0) }
+                configError = "\(RawCheckpoint.configKey): \(syntax.map { "not valid JSON: \($0)" } ?? describeDecodingError(error))"
             }
         }
     }

@@ -1,10 +1,15 @@
 import FoundationEssentials
 import LavitModel
+import LavitModelFile
 
 /// safetensors: u64 header length, a JSON header naming each tensor's dtype, shape and byte
 /// range in the data section that follows, and an optional string map `__metadata__`.
 enum Safetensors {
-    static let maxHeaderLength = 100 << 20
+    /// Entries a header may list: every parameter of the largest config lavit accepts, twice over
+    /// (a training checkpoint may carry an EMA copy). More is a file making work, not a model.
+    static let maxTensors = 2 * Config.Limits.parameterTensors
+    /// 256 bytes per entry is room for a long name, dtype, a 4-d shape and two 64-bit offsets.
+    static let maxHeaderLength = maxTensors * 256
     static let allowedTypes: [ElementType] = [.f32, .f16, .bf16, .f64]
 
     static func read(_ bytes: [UInt8]) throws(ParseFailure) -> RawCheckpoint {
@@ -18,13 +23,26 @@ enum Safetensors {
         let dataStart = 8 + Int(declared)
         let dataLength = bytes.count - dataStart
 
+        // Tensors plus `__metadata__`, counted before the decoder does any work per entry.
+        let allowedMembers = maxTensors + 1
+        let members = bytes.withUnsafeBytes { raw in
+            topLevelMemberCount(UnsafeRawBufferPointer(rebasing: raw[8..<dataStart]), stopAfter: allowedMembers + 1)
+        }
+        guard members <= allowedMembers else {
+            throw .malformed("safetensors header lists more than \(maxTensors) tensors, more than any model lavit defines")
+        }
         let header: Header
         do {
             header = try JSONDecoder().decode(Header.self, from: Data(bytes[8..<dataStart]))
         } catch {
-            throw .malformed("safetensors header: \(describeDecodingError(error))")
+            // JSONDecoder says only "not valid JSON"; the strict checker says where.
+            let syntax = bytes.withUnsafeBytes { jsonObjectProblem(UnsafeRawBufferPointer(rebasing: $0[8..<dataStart])) }
+            throw .malformed("safetensors header: \(syntax.map { "not valid JSON: \($0) of the header" } ?? describeDecodingError(error))")
         }
 
+        guard header.tensors.count <= maxTensors else {
+            throw .malformed("safetensors header lists \(header.tensors.count) tensors, more than any model lavit defines (\(maxTensors))")
+        }
         var entries = [RawCheckpoint.Entry]()
         for (name, info) in header.tensors.sorted(by: { ($0.info.begin, $0.name) < ($1.info.begin, $1.name) }) {
             let what = "tensor \(quoted(name))"
@@ -51,6 +69,43 @@ enum Safetensors {
         }
         let config = header.metadata[RawCheckpoint.configKey]
         return RawCheckpoint(entries: entries, config: config.map { .json($0) } ?? .absent)
+    }
+
+    /// Members of the outermost JSON object, counted without decoding (so a header of a million
+    /// tiny entries costs one pass over its bytes), stopping once `stopAfter` is reached. Malformed
+    /// JSON is left for the decoder to report.
+    static func topLevelMemberCount(_ text: UnsafeRawBufferPointer, stopAfter limit: Int) -> Int {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var members = 0
+        var sawValue = false
+        for byte in text {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                inString = true
+                if depth == 1 && !sawValue {
+                    sawValue = true
+                    members += 1
+                }
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: ","): if depth == 1 { sawValue = false }
+            default: break
+            }
+            if members >= limit { return members }
+        }
+        return members
     }
 
     struct TensorInfo: Decodable {

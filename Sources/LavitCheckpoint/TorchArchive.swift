@@ -13,6 +13,8 @@ struct TorchArchive {
     private let root: PickleDict
     /// Storage contents widened to Float, keyed by entry and type: views share one storage.
     private var widened: [String: [Float]] = [:]
+    /// Elements gathered so far, over every tensor, bounded by what any model can need.
+    private var materialized = 0
 
     static func read(_ bytes: [UInt8]) throws(ParseFailure) -> RawCheckpoint {
         var torch = try TorchArchive(bytes)
@@ -104,6 +106,20 @@ struct TorchArchive {
         }
 
         let count = try elementCount(ref.shape, what)
+        // A view can only outgrow its storage (which the file had to hold) by repeating elements
+        // with a zero or overlapping stride. torch saves parameters dense, so such a view is a
+        // file asking for memory: refused before anything is allocated.
+        guard count <= max(storage.count, 1) else {
+            throw .malformed(
+                "\(what) (size \(ref.shape), stride \(ref.strides)) has \(count) elements, more than its "
+                    + "\(storage.count)-element storage holds")
+        }
+        materialized = try checkedAdd(materialized, count, "\(what) total element count")
+        guard materialized <= Config.Limits.parameters else {
+            throw .malformed(
+                "\(what): the state dict's tensors hold more than \(Config.Limits.parameters) elements, "
+                    + "more than any model lavit defines")
+        }
         var last = ref.offset
         for (size, stride) in zip(ref.shape, ref.strides) where size > 0 {
             last = try checkedAdd(last, checkedMultiply(size - 1, stride, "\(what) extent"), "\(what) extent")
@@ -140,11 +156,15 @@ struct TorchArchive {
         var at = ref.offset
         for _ in 0..<count {
             out.append(source[at])
+            // Steps only to positions inside the checked extent: stepping past the end of an axis
+            // first (even a size-1 one, whose stride may be anything) could overflow.
             var axis = ref.shape.count - 1
             while axis >= 0 {
-                index[axis] += 1
-                at += ref.strides[axis]
-                if index[axis] < ref.shape[axis] { break }
+                if index[axis] + 1 < ref.shape[axis] {
+                    index[axis] += 1
+                    at += ref.strides[axis]
+                    break
+                }
                 at -= ref.strides[axis] * index[axis]
                 index[axis] = 0
                 axis -= 1

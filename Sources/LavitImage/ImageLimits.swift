@@ -1,7 +1,10 @@
+import LavitModel
+
 /// Caps checked against the header before any pixel buffer exists, so a small file that claims a
 /// huge image (a decompression bomb) is refused without allocating.
 public enum ImageLimits {
-    public static let maxSide = 16384
+    /// The config's image-side limit, so a config that validates always has a preprocessor.
+    public static let maxSide = Config.Limits.imageSide
     /// 64 Mi pixels: 192 MiB of RGB.
     public static let maxPixels = 1 << 26
     /// Larger files are not images lavit should be reading.

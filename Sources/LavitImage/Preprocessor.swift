@@ -1,3 +1,5 @@
+import LavitModel
+
 /// The one preprocessing of lavit: calibration images and camera frames both go through it, so
 /// the quantizer calibrates on exactly what the daemon will feed the model. Integer arithmetic
 /// only, deterministic, and defined here precisely enough to be reproduced bit for bit
@@ -38,7 +40,7 @@ public struct Preprocessor: Sendable, Equatable {
     public init(height: Int, width: Int, channels: Int) {
         precondition(height > 0 && width > 0, "Preprocessor output size must be positive")
         precondition(height <= ImageLimits.maxSide && width <= ImageLimits.maxSide, "Preprocessor output too large")
-        precondition(channels == 1 || channels == 3, "Preprocessor channels must be 1 or 3")
+        precondition(Config.Limits.inputChannels.contains(channels), "Preprocessor channels must be 1 or 3")
         self.height = height
         self.width = width
         self.channels = channels

@@ -23,6 +23,7 @@ public struct Int8EngineError: Error, Equatable, Sendable, CustomStringConvertib
         case config(ConfigError)
         case labels(count: Int, numClasses: Int)
         case preprocess(field: String, value: Int, expected: Int)
+        case logitScale(Double)
         case missingTensor(String)
         case dtype(tensor: String, found: DType, expected: DType)
         case shape(tensor: String, found: [Int], expected: [Int])
@@ -51,6 +52,8 @@ public struct Int8EngineError: Error, Equatable, Sendable, CustomStringConvertib
                 "metadata labels has \(count) entries, expected num_classes = \(numClasses)"
             case .preprocess(let field, let value, let expected):
                 "metadata preprocess.\(field) is \(value), expected \(expected) from lavit_config"
+            case .logitScale(let value):
+                "metadata logit_scale is \(value), expected a normal number in (0, \(Int8Metadata.maxLogitScale)]"
             case .missingTensor(let name):
                 "tensor '\(name)' is missing"
             case .dtype(let tensor, let found, let expected):

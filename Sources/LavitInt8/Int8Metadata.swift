@@ -50,6 +50,11 @@ struct Int8Metadata: Decodable {
         }
     }
 
+    /// The largest usable `logit_scale`: any int32 logit times it is still a finite Float, the
+    /// type the float reference and the reports compare logits in. The quantizer writes
+    /// `max |float logit| / 2^20`, far below.
+    static let maxLogitScale = Double(Float.greatestFiniteMagnitude) / 0x1p31
+
     static let format = "lavit-int8"
     static let quantVersion = 2
 
@@ -84,6 +89,13 @@ struct Int8Metadata: Decodable {
         ] where value != expected {
             throw fail(.preprocess(field: field, value: value, expected: expected))
         }
+        if let problem = logitScaleProblem(metadata.logitScale) { throw fail(problem) }
         return metadata
+    }
+
+    /// Zero, negative, subnormal, NaN or huge scales make every probability and report the engine
+    /// feeds meaningless (or a trap in a conversion): refused with the file, not met later.
+    static func logitScaleProblem(_ scale: Double) -> Int8EngineError.Reason? {
+        scale.isNormal && scale > 0 && scale <= maxLogitScale ? nil : .logitScale(scale)
     }
 }

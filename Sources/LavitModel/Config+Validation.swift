@@ -7,6 +7,17 @@ extension Config {
         public static let dimension = 1 << 16
         public static let parameters = 1 << 32
         public static let macs = 1 << 44
+        /// Blocks over all stages: far above any LaViT (B has 12), and what keeps a checkpoint's
+        /// tensor table, and the work of reading it, small.
+        public static let blocks = 1024
+        /// Luma or RGB: the only inputs the preprocessor produces.
+        public static let inputChannels = [1, 3]
+        /// The longest model input side the preprocessor produces; `ImageLimits.maxSide` is this.
+        public static let imageSide = 16384
+        /// The most state-dict tensors a config within these limits implies: per stage the
+        /// embedding (conv, norm, position) and attention residual (5), per block at most 19
+        /// (norms, an LA attention with spatial reduction, projection, MLP), and the head's 4.
+        public static let parameterTensors = stages * 10 + blocks * 19 + 4
     }
 
     /// Checks the rules of MODEL.md "Geometry" and the limits above; throws on the first broken one.
@@ -27,9 +38,9 @@ extension Config {
             throw .stageListLength(field: field, count: values.count, expected: s)
         }
         guard imageSize.count == 2 else { throw .imageSizeCount(imageSize.count) }
-        try Self.check("image_size[0]", nil, imageSize[0])
-        try Self.check("image_size[1]", nil, imageSize[1])
-        try Self.check("in_chans", nil, inChans)
+        try Self.check("image_size[0]", nil, imageSize[0], limit: Limits.imageSide)
+        try Self.check("image_size[1]", nil, imageSize[1], limit: Limits.imageSide)
+        guard Limits.inputChannels.contains(inChans) else { throw .inputChannels(inChans) }
         try Self.check("num_classes", nil, numClasses)
         try Self.check("patch_size", nil, patchSize)
         for (field, values) in lists {
@@ -37,6 +48,10 @@ extension Config {
             for (m, value) in values.enumerated() {
                 try Self.check(field, m, value, limit: limit)
             }
+        }
+        let blocks = depths.reduce(0, +)
+        guard blocks <= Limits.blocks else {
+            throw .tooLarge(field: "depths (all stages)", stage: nil, value: blocks, limit: Limits.blocks)
         }
         guard lnEps.isFinite, lnEps > 0 else { throw .badEpsilon(lnEps) }
         for (field, values) in [("input_mean", inputMean), ("input_std", inputStd)] {

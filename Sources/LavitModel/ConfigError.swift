@@ -5,6 +5,7 @@ public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooManyStages(count: Int, limit: Int)
     case stageListLength(field: String, count: Int, expected: Int)
     case imageSizeCount(Int)
+    case inputChannels(Int)
     case notPositive(field: String, stage: Int?, value: Int)
     case tooLarge(field: String, stage: Int?, value: Int, limit: Int)
     case badEpsilon(Double)
@@ -27,6 +28,8 @@ public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(field) has \(count) entries, expected \(expected) (one per stage, like embed_dims)"
         case .imageSizeCount(let count):
             "image_size has \(count) entries, expected 2 ([H, W])"
+        case .inputChannels(let value):
+            "in_chans must be 1 (luma) or 3 (RGB), got \(value)"
         case .notPositive(let field, let stage, let value):
             "\(Self.subject(field, stage)) must be >= 1, got \(value)"
         case .tooLarge(let field, let stage, let value, let limit):

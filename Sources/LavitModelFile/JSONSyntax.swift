@@ -27,8 +27,15 @@ struct JSONSyntax {
 
     private var peek: UInt8? { position < text.count ? text[position] : nil }
 
+    /// The byte offset, and line and column (1-based, in bytes) for a person with an editor.
     private func failure(_ message: String) -> Failure {
-        Failure(message: "\(message) at byte \(position)")
+        var line = 1
+        var lineStart = 0
+        for i in 0..<min(position, text.count) where text[i] == 0x0A {
+            line += 1
+            lineStart = i + 1
+        }
+        return Failure(message: "\(message) at byte \(position) (line \(line), column \(position - lineStart + 1))")
     }
 
     private mutating func skipWhitespace() {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import LavitModelFile
 import LavitPipeline
 
 /// `lavit-quantize classify`: the int8 model on image files, preprocessed exactly as the daemon
@@ -46,7 +47,7 @@ public struct Classify: ParsableCommand {
         var out = ReportWriter()
         out.line(path)
         let rankWidth = String(ranked.count).count + 1
-        let labelWidth = ranked.map(\.label.count).max() ?? 0
+        let labelWidth = ranked.map { escapedControls($0.label).count }.max() ?? 0
         for (rank, entry) in ranked.enumerated() {
             out.row(["", "\(rank + 1).", entry.label, Format.fixed(entry.probability * 100, 1) + "%"], [0, -rankWidth, labelWidth, -6])
         }
@@ -54,10 +55,11 @@ public struct Classify: ParsableCommand {
     }
 }
 
+/// Messages carry paths, names and labels from files: escaped, so each stays one line.
 func printError(_ message: String) {
-    writeStderr("error: \(message)\n")
+    writeStderr("error: \(escapedControls(message))\n")
 }
 
 func printWarning(_ message: String) {
-    writeStderr("warning: \(message)\n")
+    writeStderr("warning: \(escapedControls(message))\n")
 }

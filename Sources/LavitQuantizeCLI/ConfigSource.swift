@@ -1,5 +1,7 @@
 import FoundationEssentials
 import LavitModel
+import LavitModelFile
+import LavitSystem
 
 /// Where a checkpoint's architecture comes from. An explicit `--config`/`--variant` wins over the
 /// checkpoint's own metadata, so a user can load weights saved by a training script that recorded
@@ -47,24 +49,69 @@ enum ConfigResolver {
             description: "the checkpoint records no config; pass --config FILE or --variant NAME")
     }
 
-    static func load(_ path: String) throws -> Config {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(filePath: path))
+    /// Validates `config`, naming where it came from in the error: the config file, or the
+    /// checkpoint whose metadata recorded it.
+    static func validate(_ config: Config, _ source: ConfigSource, checkpoint: String?) throws {
+        do throws(ConfigError) {
+            try config.validate()
         } catch {
-            throw ConfigResolutionError(description: "\(path): cannot read the config file")
-        }
-        do {
-            return try JSONDecoder().decode(Config.self, from: data)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw ConfigResolutionError(description: "\(path): config is missing key '\(key.stringValue)'")
-        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
-            throw ConfigResolutionError(description: "\(path): \(context.debugDescription)")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ConfigResolutionError(description: "\(path): config field '\(field)' has the wrong type")
-        } catch {
-            throw ConfigResolutionError(description: "\(path): not a JSON config")
+            let origin =
+                switch source {
+                case .metadata: "\(checkpoint ?? "checkpoint"): lavit_config"
+                case .file(let path): "\(path): config"
+                case .variant(let name): "variant \(name)"
+                }
+            throw ConfigResolutionError(description: "\(origin): \(error)")
         }
     }
+
+    /// Config files are a few hundred bytes; a megabyte is room for any and refuses the rest.
+    static let configByteLimit = 1 << 20
+
+    static func load(_ path: String) throws -> Config {
+        let bytes: [UInt8]
+        do throws(FileReadError) {
+            bytes = try System.live.readFile(path, limit: configByteLimit)
+        } catch {
+            throw ConfigResolutionError(description: "\(path): cannot read the config file: \(error)")
+        }
+        do {
+            return try JSONDecoder().decode(Config.self, from: Data(bytes))
+        } catch {
+            // JSONDecoder says only "not valid JSON"; the strict checker says where.
+            let syntax = bytes.withUnsafeBytes { jsonObjectProblem($0) }
+            let why = syntax.map { "is not valid JSON: \($0)" } ?? describeJSONError(error)
+            throw ConfigResolutionError(description: "\(path): config \(escapedControls(why))")
+        }
+    }
+}
+
+/// A JSON decoding failure as one line in the file's terms: the key as the file spells it, the
+/// field's path, or for bad syntax the parser's own position (line and column).
+func describeJSONError(_ error: any Error) -> String {
+    func path(_ keys: [any CodingKey]) -> String {
+        var text = ""
+        for key in keys {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += (text.isEmpty ? "" : ".") + key.stringValue
+            }
+        }
+        return "'\(text)'"
+    }
+    let text: String
+    switch error as? DecodingError {
+    case .keyNotFound(let key, let context)?:
+        text = "is missing key '\(key.stringValue)'" + (context.codingPath.isEmpty ? "" : " in \(path(context.codingPath))")
+    case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
+        text = "field \(path(context.codingPath)) has the wrong type"
+    case .dataCorrupted(let context)? where context.codingPath.isEmpty:
+        text = "is not valid JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)"
+    case .dataCorrupted(let context)?:
+        text = "field \(path(context.codingPath)): \(context.debugDescription)"
+    default:
+        text = "\(error)"
+    }
+    return escapedControls(String(text.split(whereSeparator: \.isNewline).joined(separator: " ").prefix(300)))
 }

@@ -62,7 +62,7 @@ public struct Inspect: ParsableCommand {
         }
         let (config, source) = try ConfigResolver.resolve(
             variant: variant, configFile: configFile, metadata: loaded?.config, metadataError: loaded?.configError)
-        try config.validate()
+        try ConfigResolver.validate(config, source, checkpoint: checkpoint)
         out.line("config      \(config.name) (\(source.description))")
         ConfigTable.write(config, to: &out)
         let cost = try Cost(config: config)
@@ -76,7 +76,7 @@ public struct Inspect: ParsableCommand {
                 _ = try Weights(config: config, tensors: ckpt.tensors)
                 out.line("weights     all \(ckpt.tensors.count) tensors match the config")
             } catch {
-                throw InspectError(report: out.text, description: "\(error)")
+                throw InspectError(report: out.text, description: "\(checkpoint ?? "checkpoint"): \(error)")
             }
         }
         return out.text

@@ -4,6 +4,7 @@ import Glibc
 import LavitInt8
 import LavitModel
 import LavitModelFile
+import LavitSystem
 
 /// The `inspect` report for an int8 model file: what the daemon will run and how it was made.
 enum ModelFileReport {
@@ -36,10 +37,13 @@ enum ModelFileReport {
 
     /// Model files start with this magic; anything else is treated as a float checkpoint.
     static func isModelFile(_ path: String) -> Bool {
-        guard let fd = Optional(open(path, O_RDONLY)), fd >= 0 else { return false }
-        defer { close(fd) }
+        // Through the system layer, which opens without blocking and refuses FIFOs and devices:
+        // a bare open(2) of a FIFO waits for a writer forever.
+        let system = System.live
+        guard let (fd, _) = try? system.openRegularFile(path) else { return false }
+        defer { system.close(fd) }
         var magic = [UInt8](repeating: 0, count: 8)
-        let n = magic.withUnsafeMutableBytes { read(fd, $0.baseAddress, 8) }
+        let n = magic.withUnsafeMutableBytes { (try? system.readFully(fd, into: $0)) ?? 0 }
         return n == 8 && magic == Array("LAVITQ8\0".utf8)
     }
 }

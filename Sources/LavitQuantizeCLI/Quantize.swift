@@ -6,6 +6,7 @@ import LavitModel
 import LavitModelFile
 import LavitPipeline
 import LavitQuantize
+import LavitSystem
 
 /// `lavit-quantize CHECKPOINT --calibration DIR -o MODEL`: post-training quantization, then a
 /// report of how far int8 is from float.
@@ -62,10 +63,15 @@ public struct Quantize: ParsableCommand {
         let ckpt = try Checkpoint.load(path: checkpoint)
         let (config, source) = try ConfigResolver.resolve(
             variant: variant, configFile: configFile, metadata: ckpt.config, metadataError: ckpt.configError)
-        try config.validate()
-        let weights = try Weights(config: config, tensors: ckpt.tensors)
+        try ConfigResolver.validate(config, source, checkpoint: checkpoint)
+        let weights: Weights
+        do {
+            weights = try Weights(config: config, tensors: ckpt.tensors)
+        } catch {
+            throw CLIError("\(checkpoint): \(error)")
+        }
         let names = try labelNames(count: config.numClasses)
-        print("checkpoint   \(checkpoint) (\(config.name), \(source.description))")
+        print(escapedControls("checkpoint   \(checkpoint) (\(config.name), \(source.description))"))
 
         let input = try ModelInput(config: config)
         let files = ImageFolder.spread(try ImageFolder.files(under: calibration), count: calibrationImages)
@@ -87,13 +93,13 @@ public struct Quantize: ParsableCommand {
         let calibrator = Calibrator(weights: weights, threads: threads)
         let stats = try calibrator.calibrate(images: images) { progress.advance() }
         let skipped = files.count - images.count
-        print("calibration  \(images.count) images from \(calibration)" + (skipped > 0 ? " (\(skipped) unreadable, skipped)" : ""))
+        print(escapedControls("calibration  \(images.count) images from \(calibration)" + (skipped > 0 ? " (\(skipped) unreadable, skipped)" : "")))
 
         let writer = try Quantizer.quantize(weights: weights, stats: stats, labels: names, sourceSHA256: ckpt.sha256)
         try writer.write(path: output)
         let file = try ModelFile.load(path: output)
         let bytes = file.tensors.reduce(0) { $0 + $1.byteCount }
-        print("wrote        \(output) (\(file.tensors.count) tensors, \(Format.count(bytes))B)")
+        print(escapedControls("wrote        \(output) (\(file.tensors.count) tensors, \(Format.count(bytes))B)"))
 
         let entries: [ImageFolder.Entry]
         if let eval {
@@ -107,13 +113,16 @@ public struct Quantize: ParsableCommand {
         print("done in \(Progress.clock(Progress.now() - started))")
     }
 
+    /// One label per line for up to 65536 classes, with room to spare.
+    static let labelsByteLimit = 16 << 20
+
     private func labelNames(count: Int) throws -> [String] {
         guard let labels else { return (0..<count).map { "class\($0)" } }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(filePath: labels))
+        let data: [UInt8]
+        do throws(FileReadError) {
+            data = try System.live.readFile(labels, limit: Self.labelsByteLimit)
         } catch {
-            throw CLIError("\(labels): cannot read the labels file")
+            throw CLIError("\(labels): cannot read the labels file: \(error)")
         }
         let names = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map {
             String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())

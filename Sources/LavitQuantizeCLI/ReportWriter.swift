@@ -1,15 +1,19 @@
-/// Plain-text report building without Foundation's `String(format:)`.
+import LavitModelFile
+
+/// Plain-text report building without Foundation's `String(format:)`. Reports show tensor names,
+/// labels and paths from files, so every line has its control characters escaped here: a name
+/// cannot start a forged line or drive the terminal.
 struct ReportWriter {
     private(set) var text = ""
 
     mutating func line(_ s: String = "") {
-        text += s + "\n"
+        text += escapedControls(s) + "\n"
     }
 
-    /// Columns padded to `widths`; a negative width right-aligns (numbers).
+    /// Columns padded to `widths` (measured escaped); a negative width right-aligns (numbers).
     mutating func row(_ cells: [String], _ widths: [Int]) {
         var s = ""
-        for (cell, width) in zip(cells, widths) {
+        for (cell, width) in zip(cells.map(escapedControls), widths) {
             let pad = String(repeating: " ", count: max(0, abs(width) - cell.count))
             s += width < 0 ? pad + cell : cell + pad
             s += "  "
@@ -23,6 +27,8 @@ struct ReportWriter {
 enum Format {
     /// `x` with exactly `digits` decimals, rounded half away from zero.
     static func fixed(_ x: Double, _ digits: Int) -> String {
+        // Beyond 2^53 there are no decimals to show, and an Int conversion could trap.
+        guard x.isFinite, abs(x) < 0x1p53 else { return "\(x)" }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let scaled = (abs(x) * scale).rounded()

@@ -16,27 +16,35 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 
 static __thread long allocations;
 static __thread long frees;
+static __thread size_t largest;
 
 long lavit_alloc_count(void) { return allocations; }
 long lavit_free_count(void) { return frees; }
+size_t lavit_alloc_largest(void) { return largest; }
 
 void lavit_alloc_count_reset(void) {
     allocations = 0;
     frees = 0;
+    largest = 0;
+}
+
+static void note(size_t size) {
+    allocations++;
+    if (size > largest) largest = size;
 }
 
 void *malloc(size_t size) {
-    allocations++;
+    note(size);
     return __libc_malloc(size);
 }
 
 void *calloc(size_t count, size_t size) {
-    allocations++;
+    note(count * size);
     return __libc_calloc(count, size);
 }
 
 void *realloc(void *pointer, size_t size) {
-    allocations++;
+    note(size);
     return __libc_realloc(pointer, size);
 }
 
@@ -48,7 +56,7 @@ void free(void *pointer) {
 static int power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
 int posix_memalign(void **out, size_t alignment, size_t size) {
-    allocations++;
+    note(size);
     if (!power_of_two(alignment) || alignment % sizeof(void *) != 0) return EINVAL;
     void *pointer = __libc_memalign(alignment, size);
     if (pointer == NULL) return ENOMEM;
@@ -57,11 +65,11 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
 }
 
 void *aligned_alloc(size_t alignment, size_t size) {
-    allocations++;
+    note(size);
     return __libc_memalign(alignment, size);
 }
 
 void *memalign(size_t alignment, size_t size) {
-    allocations++;
+    note(size);
     return __libc_memalign(alignment, size);
 }

@@ -21,6 +21,12 @@ struct PickleWriter {
         bytes += [0x4A] + le32(UInt32(bitPattern: i))
     }
 
+    /// BININT when it fits, else LONG1 with 8 bytes: hostile views need sizes near 2^63.
+    mutating func int(_ i: Int) {
+        if let small = Int32(exactly: i) { return int(small) }
+        bytes += [0x8A, 8] + (0..<8).map { UInt8(truncatingIfNeeded: i >> (8 * $0)) }
+    }
+
     mutating func float(_ d: Double) {
         bytes.append(0x47)
         for shift in stride(from: 56, through: 0, by: -8) {
@@ -36,7 +42,7 @@ struct PickleWriter {
 
     mutating func intTuple(_ values: [Int]) {
         mark()
-        for v in values { int(Int32(v)) }
+        for v in values { int(v) }
         tuple()
     }
 
@@ -55,7 +61,7 @@ struct PickleWriter {
         int(Int32(numel))
         tuple()
         op(0x51)  // BINPERSID
-        int(Int32(offset))
+        int(offset)
         intTuple(size)
         intTuple(stride)
         bool(false)

@@ -76,6 +76,31 @@ import Testing
         }
     }
 
+    /// Issue 11 case 1: a size-1 dimension may carry any stride; the gather must never step by it.
+    @Test func hugeStrideOnASizeOneDimensionIsHarmless() throws {
+        for stride in [Int.max, Int.max - 3, 1 << 62] {
+            let checkpoint = try Checkpoint.decode(
+                Self.viewArchive(offset: 3, size: [1, 2, 2], stride: [stride, 2, 1]), name: "s.pth")
+            #expect(checkpoint.tensors["t"]?.data == [3, 4, 5, 6])
+            let inner = try Checkpoint.decode(
+                Self.viewArchive(offset: 3, size: [2, 1, 2], stride: [4, stride, 1]), name: "s.pth")
+            #expect(inner.tensors["t"]?.data == [3, 4, 7, 8])
+        }
+    }
+
+    /// Issue 11 case 2: a broadcast view larger than its storage is refused before allocating.
+    @Test func broadcastViewLargerThanItsStorageIsRefused() {
+        for elements in [13, 1 << 28, 1 << 40, 1 << 62] {
+            expectFailure(.malformed, ["b.pth", "tensor 'module.t'", "elements, more than its 12-element storage holds"]) {
+                try Checkpoint.decode(
+                    Self.viewArchive(offset: 0, size: [elements], stride: [0]), name: "b.pth")
+            }
+        }
+        expectFailure(.malformed, ["element count for shape"]) {
+            try Checkpoint.decode(Self.viewArchive(offset: 0, size: [1 << 32, 1 << 32], stride: [0, 0]), name: "b.pth")
+        }
+    }
+
     @Test func configFromPickledDict() throws {
         let expected = Config(
             name: "tiny", imageSize: [32, 16], numClasses: 10, patchSize: 4, embedDims: [8], depths: [1],

@@ -131,8 +131,24 @@ import LavitTestSupport
     }
 
     @Test func arenaSizeMatchesTheStaticEstimateAndHoldsTheRegions() throws {
-        let engine = try Int8Engine(modelFile: SyntheticModel.modelFile(SyntheticConfigs.rect))
-        #expect(engine.arenaByteCount == (try Int8Model.arenaByteCount(for: SyntheticConfigs.rect)))
+        let config = SyntheticConfigs.rect
+        let engine = try Int8Engine(modelFile: SyntheticModel.modelFile(config))
+        // The static estimate is what a loaded engine allocates, and each region is as large as
+        // ArenaLayout's table says, recomputed here from the stage geometry.
+        #expect(engine.arenaByteCount == (try Int8Model.arenaByteCount(for: config)))
+        let stages = try config.stageGeometry()
+        func largest(_ f: (StageGeometry) -> Int) -> Int { stages.map(f).max() ?? 0 }
+        let expected: [String: Int] = [
+            "residual": largest { $0.tokens * $0.dim },
+            "hidden": largest { $0.tokens * $0.hidden },
+            "keys": largest { $0.keys * $0.dim },
+            "scoresEven": largest { $0.heads * $0.tokens * $0.keys },
+            "probabilities": 2 * largest { $0.heads * $0.tokens * $0.keys },
+            "pooled": stages[stages.count - 1].dim,
+            "logits": 4 * config.numClasses,
+        ]
+        let sizes = Dictionary(uniqueKeysWithValues: engine.model.arenaRegions.map { ($0.name, $0.byteCount) })
+        for (name, bytes) in expected { #expect(sizes[name] == bytes, "\(name)") }
         var end = 0
         for region in engine.model.arenaRegions {
             #expect(region.offset == end && region.offset % 64 == 0, "\(region.name)")

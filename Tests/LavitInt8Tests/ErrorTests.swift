@@ -181,6 +181,31 @@ import Testing
         #expect(Self.refusal(config, mentioning: "num_va") == .config(.notPositive(field: "num_va", stage: 0, value: 0)))
     }
 
+    /// Issue 11 case 3: a scale the engine or the CLI cannot use is refused at load.
+    @Test func extremeLogitScaleIsRefused() throws {
+        let base = try SyntheticModel.modelFile(SyntheticConfigs.multi)
+        for value in [1e308, 1e30, 0, -1, -0.0, 5e-324] {
+            let file = try ModelRewriter.rewrite(base) { $0["logit_scale"] = .number(value) }
+            #expect(Self.refusal(file, mentioning: "logit_scale") == .logitScale(value))
+        }
+        let fine = try ModelRewriter.rewrite(base) { $0["logit_scale"] = .number(1e-6) }
+        #expect(throws: Never.self) { try Int8Model(modelFile: fine) }
+    }
+
+    /// A missing key is named as the file has it, not as Swift's CodingKeys print.
+    @Test func missingMetadataKeyIsNamed() throws {
+        let base = try SyntheticModel.modelFile(SyntheticConfigs.multi)
+        let labels = try ModelRewriter.rewrite(base) { $0["labels"] = nil }
+        #expect(Self.refusal(labels, mentioning: "missing key 'labels'") != nil)
+        let nested = try ModelRewriter.rewrite(base) {
+            guard case .object(var c)? = $0["lavit_config"] else { return }
+            c["num_classes"] = nil
+            $0["lavit_config"] = .object(c)
+        }
+        let text = "\(Self.refusal(nested, mentioning: "missing key 'num_classes' in 'lavit_config'") as Any)"
+        #expect(!text.contains("CodingKeys"), "\(text)")
+    }
+
     @Test func imageOfTheWrongSize() throws {
         for base in try Self.bases() {
             let engine = try Int8Engine(modelFile: base)

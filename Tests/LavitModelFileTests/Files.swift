@@ -68,3 +68,9 @@ func runPython(_ script: String, _ arguments: [String]) throws -> Int32 {
     }
     return status & 0x7F == 0 ? (status >> 8) & 0xFF : -1
 }
+
+/// Whether `/usr/bin/python3` runs and can import numpy, which the Python model-file reader needs:
+/// without numpy these tests would fail, not skip.
+let pythonHasNumpy: Bool = {
+    access("/usr/bin/python3", X_OK) == 0 && ((try? runPython("import numpy", [])) ?? -1) == 0
+}()

@@ -53,7 +53,7 @@ struct InteropTests {
         #expect(try readFile(Self.fixture) == Self.fixtureTensors().serialize())
     }
 
-    @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0, "needs /usr/bin/python3 with numpy"))
+    @Test(.enabled(if: pythonHasNumpy, "needs /usr/bin/python3 with numpy"))
     func pythonReadsSwiftFilesAndWritesTheSameBytes() throws {
         let directory = try TemporaryDirectory()
         let swiftFile = directory.path + "/swift.lvt", pythonCopy = directory.path + "/python.lvt"
@@ -73,7 +73,7 @@ struct InteropTests {
 
     /// Differential test: both readers must give the same verdict on the same JSON documents and on
     /// files with resealed structural damage.
-    @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0, "needs /usr/bin/python3 with numpy"))
+    @Test(.enabled(if: pythonHasNumpy, "needs /usr/bin/python3 with numpy"))
     func bothReadersAgree() throws {
         let directory = try TemporaryDirectory()
         var files: [[UInt8]] = []

@@ -55,17 +55,28 @@ func variantCostIsWithinTenPercentOfThePaper(name: String) throws {
     }
 }
 
-@Test func badArgumentsAreRejectedWithUsage() {
-    #expect(throws: (any Error).self) { try Inspect.parse([]) }
-    #expect(throws: (any Error).self) { try Inspect.parse(["--variant", "lavit-x"]) }
-    #expect(throws: (any Error).self) { try Inspect.parse(["--variant", "lavit-t", "--config", "a.json"]) }
+@Test(arguments: [
+    ([String](), "give a checkpoint, --variant or --config"),
+    (["--variant", "lavit-x"], "unknown variant 'lavit-x' (known: lavit-t"),
+    (["--variant", "lavit-t", "--config", "a.json"], "give --variant or --config, not both"),
+])
+func badArgumentsAreRejectedWithUsage(arguments: [String], names: String) {
+    do {
+        _ = try Inspect.parse(arguments)
+        Issue.record("\(arguments) were accepted")
+    } catch {
+        let message = Inspect.fullMessage(for: error)
+        #expect(message.contains(names), "\(message)")
+        #expect(message.contains("Usage: inspect"), "\(message)")
+        #expect(Inspect.exitCode(for: error) == .validationFailure)
+    }
 }
 
 @Test func badConfigFileIsOneLine() throws {
     #expect {
         try inspect(["--config", fixtures + "golden/multi/model.pth"])
     } throws: { error in
-        "\(error)".contains("not a JSON config") && !"\(error)".contains("\n")
+        "\(error)".contains("model.pth: config is not valid JSON") && !"\(error)".contains("\n")
     }
 }
 
