@@ -26,6 +26,8 @@ suite() {
 }
 
 suite "swift test" swift test
+suite "hostile inputs: one line, non-zero exit, < 1 s, < 4 GB" bash Tools/check_hostile_inputs.sh
+suite "fuzz smoke run (every target, fixed seeds)" bash Tools/fuzz.sh --smoke
 suite "lavitd against the Python reference" bash Tools/check_daemon.sh
 suite "systemd units and install" bash Tools/check_units.sh
 suite "VM end to end (vivid, v4l2loopback, systemd)" bash Tools/vm/run.sh
