@@ -57,6 +57,12 @@ fi
 install -D -m 644 -t "$share/in/root/usr/local/share/lavit/models" Tools/models/vivid-patterns.lvt 2>/dev/null \
     || [ "$mode" = capture ] || { echo "vm: Tools/models/vivid-patterns.lvt missing" >&2; exit 1; }
 
+# The score `systemd-analyze security lavitd` must give in the VM: the installed unit file, offline.
+if [ -f "$share/in/root/usr/local/lib/systemd/system/lavitd.service" ]; then
+    systemd-analyze security --offline=true --no-pager "$share/in/root/usr/local/lib/systemd/system/lavitd.service" 2>&1 \
+        | grep -o 'Overall exposure level for lavitd.service: [0-9.]*' | awk '{ print $NF }' >"$share/offline-security.txt" || true
+fi
+
 cp Tools/vm/guest/driver.sh Tools/vm/patterns.tsv "$share/in/"
 cp Tools/vm/guest/broken/* "$share/in/broken/"
 cc -O2 -o "$share/in/feeder" Tools/vm/guest/feeder.c
@@ -91,25 +97,36 @@ case "$mode" in
     e2e)
         echo e2e >"$share/in/mode"
         boot e2e
-        /usr/bin/python3 Tools/vm/judge.py judge "$share"
+        rc=0
+        /usr/bin/python3 Tools/vm/judge.py judge "$share" || rc=$?
         echo "vm: total $((SECONDS - start)) s"
+        exit "$rc"
         ;;
     self-test)
         echo e2e >"$share/in/mode"
         failed=0
-        # breakage<TAB>the check that must catch it
-        while IFS=$'\t' read -r brk must; do
+        summary=()
+        # breakage<TAB>the check that must catch it<TAB>the driver phases to run (fail fast)
+        while IFS=$'\t' read -r brk must run_phases; do
             [ -z "$brk" ] || [ "${brk:0:1}" = "#" ] && continue
             echo "$brk" >"$share/in/break"
+            echo "$run_phases" >"$share/in/phases"
+            t=$SECONDS
             boot "self-test $brk"
-            if /usr/bin/python3 Tools/vm/judge.py judge "$share" --expect-fail "$must"; then
-                echo "vm: self-test $brk: caught by '$must' as it should be"
+            verdict="$(/usr/bin/python3 Tools/vm/judge.py judge "$share" --expect-fail "$must")" && caught=1 || caught=0
+            printf '%s\n' "$verdict"
+            failing="$(printf '%s\n' "$verdict" | sed -n 's/^vm self-test: failed checks: //p')"
+            if [ "$caught" = 1 ]; then
+                summary+=("caught    $brk: by '$must' (all failed checks: $failing) [$((SECONDS - t)) s]")
             else
-                echo "vm: SELF-TEST FAILED: breakage $brk was not caught by '$must'"
+                summary+=("MISSED    $brk: '$must' did not fail (failed checks: $failing) [$((SECONDS - t)) s]")
                 failed=1
             fi
         done <Tools/vm/self_test.tsv
-        echo "vm: total $((SECONDS - start)) s"
+        rm -f "$share/in/break" "$share/in/phases"
+        echo "vm self-test summary:"
+        printf '  %s\n' "${summary[@]}"
+        echo "vm: self-test $([ "$failed" = 0 ] && echo passed: every breakage was caught || echo FAILED) [total $((SECONDS - start)) s]"
         exit "$failed"
         ;;
 esac
