@@ -30,7 +30,9 @@ suite "hostile inputs: one line, non-zero exit, < 1 s, < 4 GB" bash Tools/check_
 suite "fuzz smoke run (every target, fixed seeds)" bash Tools/fuzz.sh --smoke
 suite "lavitd against the Python reference" bash Tools/check_daemon.sh
 suite "systemd units and install" bash Tools/check_units.sh
-suite "VM end to end (vivid, v4l2loopback, systemd)" bash Tools/vm/run.sh
+# Software emulation runs the guest 25-30x slower than the host and its timing moves with the
+# host's load, so this one suite gets a second attempt, and the summary says when it needed it.
+suite "VM end to end (vivid, v4l2loopback, systemd)" bash -c 'bash Tools/vm/run.sh || { echo "=== VM end to end: attempt 1 failed, running it once more"; bash Tools/vm/run.sh && echo "VM end to end passed on attempt 2" && exit 0; }' 
 
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
