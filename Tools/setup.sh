@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what lavit's build, tests and tools need on Debian 12. Idempotent and quick when
-# everything is already there, so CI can run it on every clean clone.
+# everything is already there, so CI can run it on every clean clone. With arguments it installs
+# those packages instead, the same way (Tools/vm/setup.sh does).
 set -euo pipefail
 
 packages=(
@@ -15,6 +16,8 @@ packages=(
     dataset-fashion-mnist # the real labelled data the default model is trained on
     socat                 # tests read lavitd's socket as a user would
 )
+
+[ $# -eq 0 ] || packages=("$@")
 
 missing=()
 for p in "${packages[@]}"; do
