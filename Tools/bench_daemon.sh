@@ -19,7 +19,7 @@ swift build -c release --product lavitd >/dev/null
 swift build -c release --product lavit-client >/dev/null
 bin="$(swift build -c release --show-bin-path)"
 work="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # Resident memory of lavitd on MODEL, sampled each second for SECONDS after a 3 s warm-up.
 rss() {

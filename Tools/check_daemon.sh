@@ -10,7 +10,7 @@ swift build --product lavitd
 swift build --product lavit-client
 bin="$(swift build --show-bin-path)"
 work="$(mktemp -d)"
-trap 'kill "${daemon:-}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "${daemon:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 /usr/bin/python3 Tools/fashion_data.py export --split test --out "$work/images" --limit 3 --per-class >/dev/null
 socket="$work/lavitd.sock"

@@ -24,7 +24,7 @@ socket="${TMPDIR:-/tmp}/lavit-demo-$$.sock"
 "$bin/lavitd" --model Tools/models/lavit-fashion.lvt --source "$images/*/*.png" --socket "$socket" \
     --socket-mode 0600 --fps 10 &
 daemon=$!
-trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true' EXIT
+trap 'kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true' EXIT
 
 # Connect as soon as the socket exists, so the client sees the stream from its start.
 for _ in $(seq 200); do
