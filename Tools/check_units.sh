@@ -52,6 +52,13 @@ ln -sfn usr/bin "$root/bin"
 ln -sfn usr/lib "$root/lib"
 units=/usr/local/lib/systemd/system
 verify() { systemd-analyze verify --root="$root" "$@" 2>&1; }
+# systemd/'s top level holds unit files only (systemd-analyze verify systemd/* must make sense),
+# real ones for the default prefix: installing for /usr/local copies them unchanged.
+for f in systemd/*; do
+    [ -d "$f" ] && continue
+    case "$f" in *.service | *.socket) ;; *) fail "$f is not a unit file; keep other files in systemd/'s subfolders" ;; esac
+    cmp -s "$f" "$root$units/$(basename "$f")" || fail "$f differs from the unit installed for PREFIX=/usr/local"
+done
 out="$(verify $units/lavitd.service $units/lavitd.socket $units/lavitd@video1.service $units/lavitd@video1.socket)" \
     || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify warned: $out"

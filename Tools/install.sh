@@ -50,7 +50,7 @@ if [ "$uninstall" -eq 1 ]; then
         systemctl disable --now lavitd.socket lavitd.service 2>/dev/null || true
     fi
     while read -r path; do
-        if [ "$path" = "$sysconfdir/lavitd/lavitd.conf" ] && [ "$(grep -v '^model = ' "$destdir$path" | md5sum)" != "$(grep -v '^#model = ' systemd/lavitd.conf | md5sum)" ]; then
+        if [ "$path" = "$sysconfdir/lavitd/lavitd.conf" ] && [ "$(grep -v '^model = ' "$destdir$path" | md5sum)" != "$(grep -v '^#model = ' systemd/config/lavitd.conf | md5sum)" ]; then
             echo "install.sh: keeping $destdir$path (edited since install)"
             continue
         fi
@@ -79,10 +79,10 @@ put() { # put MODE SOURCE DESTINATION
     install -D -m "$1" "$2" "$destdir$3"
     installed+=("$3")
 }
-substitute() { # substitute SOURCE DESTINATION: a unit with its paths filled in
+substitute() { # substitute SOURCE DESTINATION: a unit with its /usr/local paths moved to PREFIX
     local tmp
     tmp="$(mktemp)"
-    sed -e "s|@bindir@|$bindir|g; s|@sysconfdir@|$sysconfdir|g; s|@docdir@|$docdir|g" "$1" >"$tmp"
+    sed -e "s|/usr/local/bin/|$bindir/|g; s|/usr/local/share/doc/lavit|$docdir|g" "$1" >"$tmp"
     put 0644 "$tmp" "$2"
     rm -f "$tmp"
 }
@@ -92,8 +92,8 @@ for binary in "${binaries[@]}"; do
     put 0755 "$bin_dir/$binary" "$bindir/$binary"
 done
 for unit in "${units[@]}"; do substitute "systemd/$unit" "$unitdir/$unit"; done
-put 0644 systemd/sysusers.conf "$sysusersdir/lavitd.conf"
-put 0644 systemd/tmpfiles.conf "$tmpfilesdir/lavitd.conf"
+put 0644 systemd/sysusers.d/lavitd.conf "$sysusersdir/lavitd.conf"
+put 0644 systemd/tmpfiles.d/lavitd.conf "$tmpfilesdir/lavitd.conf"
 put 0644 Tools/models/lavit-fashion.lvt "$datadir/models/lavit-fashion.lvt"
 put 0644 Tools/models/labels.txt "$datadir/models/lavit-fashion.labels.txt"
 put 0644 README.md "$docdir/README.md"
@@ -104,7 +104,7 @@ if [ -e "$destdir$sysconfdir/lavitd/lavitd.conf" ]; then
 else
     # The shipped file with the model set to where this install put it.
     conf_tmp="$(mktemp)"
-    sed -e "s|^#model = .*|model = $datadir/models/lavit-fashion.lvt|" systemd/lavitd.conf >"$conf_tmp"
+    sed -e "s|^#model = .*|model = $datadir/models/lavit-fashion.lvt|" systemd/config/lavitd.conf >"$conf_tmp"
     put 0644 "$conf_tmp" "$sysconfdir/lavitd/lavitd.conf"
     rm -f "$conf_tmp"
 fi

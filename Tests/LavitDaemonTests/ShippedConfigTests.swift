@@ -7,7 +7,7 @@ import Testing
 /// The documented configuration the project ships parses, documents every key, and its
 /// commented values are the defaults.
 @Test func theShippedConfigurationDocumentsEveryKeyWithItsDefault() throws {
-    let path = RepositoryPaths.root + "/systemd/lavitd.conf"
+    let path = RepositoryPaths.root + "/systemd/config/lavitd.conf"
     let text = String(decoding: try System.live.readFile(path, limit: 1 << 16), as: UTF8.self)
     var config = DaemonConfig()
     try config.apply(file: text, name: path)
@@ -26,6 +26,6 @@ import Testing
         let flag = line.dropFirst(4).prefix { $0 != " " }
         if flag == "config" || flag == "config-if-present" || flag == "check" { continue }
         let key = String(flag.map { $0 == "-" ? "_" : $0 })
-        #expect(text.contains("#\(key) = "), "systemd/lavitd.conf does not document \(key)")
+        #expect(text.contains("#\(key) = "), "systemd/config/lavitd.conf does not document \(key)")
     }
 }

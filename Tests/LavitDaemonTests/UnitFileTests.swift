@@ -7,16 +7,13 @@ import Testing
 /// `verify` on an installed tree, which needs the built binaries in place.)
 @Suite(.enabled(if: access("/usr/bin/systemd-analyze", X_OK) == 0, "needs systemd-analyze (Debian's systemd package)"))
 struct UnitFileTests {
-    /// The units with their placeholders filled as `Tools/install.sh` fills them, in a temporary folder.
+    /// The repository's units, as installed for the default prefix, in a temporary folder with an
+    /// instance of the template.
     static func installedUnits() throws -> String {
         let directory = NSTemporaryDirectory() + "lavitd-units-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for unit in ["lavitd.service", "lavitd.socket", "lavitd@.service", "lavitd@.socket"] {
-            let text = try String(contentsOfFile: RepositoryPaths.root + "/systemd/" + unit, encoding: .utf8)
-                .replacingOccurrences(of: "@bindir@", with: "/usr/local/bin")
-                .replacingOccurrences(of: "@sysconfdir@", with: "/etc")
-                .replacingOccurrences(of: "@docdir@", with: "/usr/local/share/doc/lavit")
-            try text.write(toFile: directory + "/" + unit, atomically: true, encoding: .utf8)
+            try FileManager.default.copyItem(atPath: RepositoryPaths.root + "/systemd/" + unit, toPath: directory + "/" + unit)
         }
         try FileManager.default.createSymbolicLink(atPath: directory + "/lavitd@video1.service", withDestinationPath: "lavitd@.service")
         return directory
