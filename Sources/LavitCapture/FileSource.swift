@@ -31,8 +31,10 @@ public final class FileSource: FrameSource {
     public static let imageExtensions = ["jpg", "jpeg", "png"]
 
     /// `source`: a file, a directory or a glob pattern. `framesPerSecond` 0 means unpaced;
-    /// `count` frames in all, looping over the files, 0 for ever.
-    public init(_ source: String, framesPerSecond: Double, count: Int = 0, system: System = .live) throws(CaptureError) {
+    /// `count` frames in all, looping over the files, 0 for ever; without `loop`, at most one pass.
+    public init(
+        _ source: String, framesPerSecond: Double, count: Int = 0, loop: Bool = true, system: System = .live
+    ) throws(CaptureError) {
         func fail(_ reason: CaptureError.Reason) -> CaptureError { CaptureError(source: source, reason) }
         guard framesPerSecond.isFinite, framesPerSecond >= 0, framesPerSecond <= 1000 else {
             throw fail(.configuration("frame rate \(framesPerSecond) is outside 0...1000"))
@@ -52,7 +54,7 @@ public final class FileSource: FrameSource {
         }
         self.paths = paths
         self.system = system
-        self.count = count
+        self.count = loop ? count : (count == 0 ? paths.count : min(count, paths.count))
         period = framesPerSecond > 0 ? UInt64(1e9 / framesPerSecond) : 0
         name = "\(source) (\(paths.count) file\(paths.count == 1 ? "" : "s"))"
         summary = "\(paths.count) file\(paths.count == 1 ? "" : "s")" + (period > 0 ? " at \(framesPerSecond) fps" : "")

@@ -40,6 +40,22 @@ import Testing
         #expect(source.nextFrame(timeoutMilliseconds: 10) == nil)
     }
 
+    /// Without `loop`, one pass: each file once, then finished, whatever `count` asks beyond.
+    @Test func withoutLoopEachFileComesOnce() throws {
+        let directory = try Self.imageDirectory()
+        defer { removeTree(directory) }
+        for count in [0, 7] {
+            let source = try FileSource(directory, framesPerSecond: 0, count: count, loop: false)
+            var files: [String] = []
+            while let frame = source.nextFrame(timeoutMilliseconds: 1000) {
+                files.append(frame.file ?? "")
+                source.releaseFrame()
+            }
+            #expect(files == source.paths)
+            #expect(source.state == .finished)
+        }
+    }
+
     @Test func aShortTimeoutReturnsBeforeTheNextFrameIsDue() throws {
         let directory = try Self.imageDirectory()
         defer { removeTree(directory) }
