@@ -48,8 +48,6 @@ public final class Daemon: @unchecked Sendable {
             self.model = model
         }
     }
-    /// The last state logged, so a failure that persists is logged once, not every retry.
-    private var lastState: SourceState = .starting
     private var corruptSinceLog = 0
     private var lastCorruptLog: UInt64 = 0
 
@@ -223,9 +221,7 @@ public final class Daemon: @unchecked Sendable {
                     retryIntervalMilliseconds: config.retryMilliseconds)
                 return try CameraSource(camera, system: system, openNow: false)
             }
-            let files = try FileSource(config.source, framesPerSecond: config.fps, system: system)
-            if config.loop { return files }
-            return try FileSource(config.source, framesPerSecond: config.fps, count: files.paths.count, system: system)
+            return try FileSource(config.source, framesPerSecond: config.fps, loop: config.loop, system: system)
         } catch {
             throw DaemonError("source: \(error)")
         }
@@ -314,9 +310,8 @@ public final class Daemon: @unchecked Sendable {
     /// camera that stays away (its reopen failing each retry, perhaps for another reason than the
     /// unplug's) is logged once.
     private func sourceChanged(_ state: SourceState) {
-        guard state != lastState else { return }
-        let previous = lastState
-        lastState = state
+        let previous = metrics.setSource(state: state, counters: source.counters)
+        guard state != previous else { return }
         switch (previous, state) {
         case (_, .starting), (.offline, .offline): break
         case let (_, .online(detail)):
@@ -326,7 +321,6 @@ public final class Daemon: @unchecked Sendable {
         case (_, .finished):
             if !stopping.load(ordering: .relaxed) { log.notice("\(source.name): all frames read") }
         }
-        metrics.setSource(state: state, counters: source.counters)
         publisher.publishStatus(status())
         notifier.notify("STATUS=\(statusLine())")
     }

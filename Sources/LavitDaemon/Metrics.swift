@@ -35,11 +35,13 @@ final class Metrics: Sendable {
         }
     }
 
-    /// A change of the source's state (rare: the string is only copied then).
-    func setSource(state: SourceState, counters: CaptureCounters) {
+    /// Records the source's state (rare: only on a change) and returns the one it replaces.
+    func setSource(state: SourceState, counters: CaptureCounters) -> SourceState {
         self.state.withLock { s in
+            let previous = s.sourceState
             s.sourceState = state
             s.sourceCounters = counters
+            return previous
         }
     }
 
