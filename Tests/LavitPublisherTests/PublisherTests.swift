@@ -163,11 +163,12 @@ import Testing
                 System.sleep(nanoseconds: 2_000_000)
             }
         }
-        // The stalled client reads once, after the first drops, so that it learns of them.
+        // The stalled client reads once, after the first drops, so that it learns of them: one
+        // read through its line reader, which keeps a line cut by the read for later (a raw read
+        // could stop mid-line and leave the checks below a fragment to decode).
         let stalledThread = try System.live.startThread {
             System.sleep(nanoseconds: 600_000_000)
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            _ = chunk.withUnsafeMutableBytes { try? System.live.read(stalled.fd, into: $0) }
+            _ = stalled.readLine(timeout: 0)
         }
 
         var prediction = makePrediction(0)
