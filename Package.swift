@@ -31,7 +31,7 @@ let package = Package(
         .target(
             name: "LavitQuantizeCLI",
             dependencies: [
-                "LavitModel", "LavitCheckpoint", "LavitFloat", "LavitQuantize", "LavitInt8", "LavitModelFile",
+                "LavitModel", "LavitCheckpoint", "LavitFloat", "LavitQuantize", "LavitInt8", "LavitModelFile", "LavitText",
                 "LavitImage", "LavitPipeline", "LavitSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -40,7 +40,9 @@ let package = Package(
         // lavitd and lavit-quantize, so the camera path and the offline path cannot drift apart.
         .target(name: "LavitPipeline", dependencies: ["LavitImage", "LavitInt8", "LavitModel", "LavitModelFile", "LavitSystem"]),
         // The int8 model file container: JSON metadata and named typed tensors; trusts nothing.
-        .target(name: "LavitModelFile", dependencies: ["LavitChecksum", "LavitSystem"]),
+        .target(name: "LavitModelFile", dependencies: ["LavitChecksum", "LavitSystem", "LavitText"]),
+        // Untrusted text made safe for one-line messages: one escaper for every program.
+        .target(name: "LavitText"),
         // CRC-32 for zip entries and model files alike.
         .target(name: "LavitChecksum"),
         // JPEG through the TurboJPEG API and PNG through libpng behind a setjmp-confining shim, so
@@ -79,7 +81,7 @@ let package = Package(
         // The lavit-client command, as a library so tests can reach it.
         .target(
             name: "LavitClient",
-            dependencies: ["LavitSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["LavitSystem", "LavitText", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "lavit-client", dependencies: ["LavitClient"]),
 
         .testTarget(name: "LavitModelTests", dependencies: ["LavitModel"]),
@@ -101,7 +103,7 @@ let package = Package(
         .testTarget(name: "LavitImageTests", dependencies: ["LavitTestSupport", "LavitImage", "CAllocationCounter"]),
         // lavitd as a library: configuration, log, metrics and the composition of source,
         // classifier and publisher, so tests reach all of it.
-        .target(name: "LavitDaemon", dependencies: ["LavitSystem", "LavitCapture", "LavitImage", "LavitPipeline", "LavitPublisher"]),
+        .target(name: "LavitDaemon", dependencies: ["LavitSystem", "LavitCapture", "LavitImage", "LavitPipeline", "LavitPublisher", "LavitText"]),
         .executableTarget(name: "lavitd", dependencies: ["LavitDaemon"]),
         .testTarget(
             name: "LavitDaemonTests",

@@ -1,3 +1,4 @@
+import LavitText
 /// Human-readable lines for what the daemon sends. Pure functions, so tests pin the format.
 public enum Render {
     /// `21:50:18.123  Shirt 93.1%  Pullover 4.0%  (12.4 fps)`: the UTC clock time from the
@@ -15,19 +16,9 @@ public enum Render {
         return line
     }
 
-    /// Text from the socket with control characters shown as `\u{..}`, so a hostile label or
-    /// path cannot move the cursor, colour the terminal or forge a second line.
-    static func printable(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                out += "\\u{" + String(scalar.value, radix: 16) + "}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    /// Text from the socket, control characters escaped, so a hostile label or path cannot move
+    /// the cursor, colour the terminal or forge a second line.
+    static func printable(_ text: String) -> String { escapedControls(text) }
 
     /// `status: /dev/video0 online (streaming), 29.9 fps, 1234 frames, ...`
     public static func status(_ status: StatusMessage) -> String {

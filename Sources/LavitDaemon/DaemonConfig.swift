@@ -1,3 +1,5 @@
+import LavitText
+
 /// Everything lavitd can be told, from `/etc/lavitd/lavitd.conf` and then the command line. One
 /// table of keys serves both: `top_k = 5` in the file is `--top-k 5` on the command line, and
 /// every value is checked where it is read, so a bad one stops lavitd at start with the key (and
@@ -109,17 +111,12 @@ enum Value {
     /// Text from a file or the command line, quoted with control characters escaped, so it
     /// cannot break the one-line message it appears in.
     static func quoted(_ text: String) -> String {
-        var out = "\""
+        var kept = String.UnicodeScalarView()
         for scalar in text.unicodeScalars.prefix(80) {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += "\\u{" + String(scalar.value, radix: 16) + "}"
-            default: out.unicodeScalars.append(scalar)
-            }
+            if scalar == "\"" || scalar == "\\" { kept.append("\\") }
+            kept.append(scalar)
         }
-        return out + (text.unicodeScalars.count > 80 ? "...\"" : "\"")
+        return "\"" + escapedControls(String(kept)) + (text.unicodeScalars.count > 80 ? "...\"" : "\"")
     }
 }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LavitText
 import Synchronization
 
 /// lavitd's log: one line per event on stderr. Under systemd (`$JOURNAL_STREAM` names our
@@ -49,7 +50,8 @@ public final class Log: Sendable {
     }
 
     public func log(_ level: Level, _ message: String) {
-        let text = oneLine(message)
+        // Messages carry text from files, devices and libraries: never a second log line.
+        let text = escapedControls(message)
         let line: String
         if journal {
             line = "<\(level.rawValue)>\(text)\n"
@@ -77,18 +79,4 @@ public final class Log: Sendable {
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(ms)Z"
     }
-}
-
-/// Messages carry text from files, devices and libraries: one line, control characters shown
-/// as `\u{..}` so nothing can forge a second log line or a terminal escape.
-func oneLine(_ text: String) -> String {
-    var out = ""
-    for scalar in text.unicodeScalars {
-        if scalar.value < 0x20 || scalar.value == 0x7F {
-            out += "\\u{" + String(scalar.value, radix: 16) + "}"
-        } else {
-            out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
 }

@@ -4,6 +4,7 @@ import Glibc
 import FoundationEssentials
 import LavitChecksum
 import LavitSystem
+import LavitText
 
 /// A loaded, fully validated lavit model file: a JSON metadata document and named tensors.
 ///
@@ -81,7 +82,7 @@ public struct ModelFile: Sendable {
         do {
             return try JSONDecoder().decode(type, from: Data(storage.bytes[layout.metadata]))
         } catch {
-            throw ModelFileError(source: source, reason: .metadataDecoding(type: "\(type)", detail: oneLine(error)))
+            throw ModelFileError(source: source, reason: .metadataDecoding(type: "\(type)", detail: decodingErrorLine(error)))
         }
     }
 

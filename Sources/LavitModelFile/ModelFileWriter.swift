@@ -1,4 +1,5 @@
 import LavitSystem
+import LavitText
 import LavitChecksum
 #if canImport(Glibc)
 import Glibc
@@ -34,7 +35,7 @@ public struct ModelFileWriter: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let json: Data
         do { json = try encoder.encode(metadata) } catch {
-            throw Self.fail(.metadataNotJSONObject(detail: oneLine(error)))
+            throw Self.fail(.metadataNotJSONObject(detail: decodingErrorLine(error)))
         }
         try self.init(metadataJSON: Array(json))
     }

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import LavitModelFile
 import LavitPipeline
+import LavitText
 
 /// `lavit-quantize classify`: the int8 model on image files, preprocessed exactly as the daemon
 /// preprocesses camera frames, so a model can be tried before it is deployed.

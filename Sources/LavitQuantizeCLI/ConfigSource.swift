@@ -2,6 +2,7 @@ import FoundationEssentials
 import LavitModel
 import LavitModelFile
 import LavitSystem
+import LavitText
 
 /// Where a checkpoint's architecture comes from. An explicit `--config`/`--variant` wins over the
 /// checkpoint's own metadata, so a user can load weights saved by a training script that recorded
@@ -80,38 +81,9 @@ enum ConfigResolver {
         } catch {
             // JSONDecoder says only "not valid JSON"; the strict checker says where.
             let syntax = bytes.withUnsafeBytes { jsonObjectProblem($0) }
-            let why = syntax.map { "is not valid JSON: \($0)" } ?? describeJSONError(error)
+            let why = syntax.map { "is not valid JSON: \($0)" } ?? decodingErrorLine(error)
             throw ConfigResolutionError(description: "\(path): config \(escapedControls(why))")
         }
     }
 }
 
-/// A JSON decoding failure as one line in the file's terms: the key as the file spells it, the
-/// field's path, or for bad syntax the parser's own position (line and column).
-func describeJSONError(_ error: any Error) -> String {
-    func path(_ keys: [any CodingKey]) -> String {
-        var text = ""
-        for key in keys {
-            if let index = key.intValue {
-                text += "[\(index)]"
-            } else {
-                text += (text.isEmpty ? "" : ".") + key.stringValue
-            }
-        }
-        return "'\(text)'"
-    }
-    let text: String
-    switch error as? DecodingError {
-    case .keyNotFound(let key, let context)?:
-        text = "is missing key '\(key.stringValue)'" + (context.codingPath.isEmpty ? "" : " in \(path(context.codingPath))")
-    case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
-        text = "field \(path(context.codingPath)) has the wrong type"
-    case .dataCorrupted(let context)? where context.codingPath.isEmpty:
-        text = "is not valid JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)"
-    case .dataCorrupted(let context)?:
-        text = "field \(path(context.codingPath)): \(context.debugDescription)"
-    default:
-        text = "\(error)"
-    }
-    return escapedControls(String(text.split(whereSeparator: \.isNewline).joined(separator: " ").prefix(300)))
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LavitModelFile
+import LavitText
 
 /// `lavit-quantize`: float checkpoint in, int8 model file out. The subcommands that exist today
 /// are listed here; the executable only calls `main()`.

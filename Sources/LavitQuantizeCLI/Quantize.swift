@@ -7,6 +7,7 @@ import LavitModelFile
 import LavitPipeline
 import LavitQuantize
 import LavitSystem
+import LavitText
 
 /// `lavit-quantize CHECKPOINT --calibration DIR -o MODEL`: post-training quantization, then a
 /// report of how far int8 is from float.

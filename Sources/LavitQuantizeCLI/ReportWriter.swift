@@ -1,4 +1,5 @@
 import LavitModelFile
+import LavitText
 
 /// Plain-text report building without Foundation's `String(format:)`. Reports show tensor names,
 /// labels and paths from files, so every line has its control characters escaped here: a name

@@ -97,7 +97,7 @@ import Testing
             top: [.init(label: "Shirt\n\u{1B}[31mError: forged", index: 6, score: 0.5)],
             file: "/data/images/7_Sneaker/\u{7}12.png")
         let line = Render.result(result, fps: nil)
-        #expect(line == "21:50:18.123  Shirt\\u{a}\\u{1b}[31mError: forged 50.0%  7_Sneaker/\\u{7}12.png")
+        #expect(line == "21:50:18.123  Shirt\\n\\u{1B}[31mError: forged 50.0%  7_Sneaker/\\u{07}12.png")
         #expect(!line.contains("\n"))
     }
 }

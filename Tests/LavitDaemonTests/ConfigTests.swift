@@ -86,7 +86,7 @@ let emptyConfig: String = {
         ("buffers = 64", "test.conf:1: buffers: 64 is outside 2...8"),
         ("threads = 2", "test.conf:1: threads: 2 is outside 1...1"),
         ("model =", "test.conf:1: model: is empty"),
-        ("source = /dev/\u{1B}[31mvideo", "test.conf:1: source: \"/dev/\\u{1b}[31mvideo\" is not a usable path"),
+        ("source = /dev/\u{1B}[31mvideo", "test.conf:1: source: \"/dev/\\u{1B}[31mvideo\" is not a usable path"),
         ("colour = red", "test.conf:1: unknown key \"colour\" (known: source, model, socket, socket_mode, top_k, rate, width, height, fps, buffers, frame_timeout_ms, retry_ms, frames, loop, max_clients, client_queue_kib, client_timeout_s, threads)"),
         ("top_k 3", "test.conf:1: expected 'key = value', found \"top_k 3\""),
         ("top_k = 3\ntop_k = 4", "test.conf:2: top_k is already set on line 1"),

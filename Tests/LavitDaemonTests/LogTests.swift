@@ -30,6 +30,6 @@ import Testing
         let out = Lines()
         let log = Log(journal: true) { line in out.lines.withLock { $0.append(line) } }
         log.warning("label \"Shirt\n<3>forged\u{1B}[31m\"")
-        #expect(out.lines.withLock { $0 } == ["<4>label \"Shirt\\u{a}<3>forged\\u{1b}[31m\"\n"])
+        #expect(out.lines.withLock { $0 } == ["<4>label \"Shirt\\n<3>forged\\u{1B}[31m\"\n"])
     }
 }
