@@ -263,7 +263,7 @@ public final class Daemon: @unchecked Sendable {
         notifier.notify("STOPPING=1")
         publisher.stop()
         source.close()
-        log.notice("stopped after \(metrics.summary(now: Clocks.monotonic()).frames) results")
+        log.notice("stopped after \(metrics.summary(now: System.live.monotonicNanoseconds()).frames) results")
         return 0
     }
 
@@ -280,7 +280,7 @@ public final class Daemon: @unchecked Sendable {
         while !stopping.load(ordering: .relaxed) {
             // From the loop itself: a wedged capture or inference stops the pings, and systemd's
             // watchdog restarts lavitd; a camera that is merely absent keeps the loop turning.
-            notifier.watchdog(now: Clocks.monotonic())
+            notifier.watchdog(now: System.live.monotonicNanoseconds())
             switch loop.step() {
             case .published, .skipped, .waiting: continue
             case .finished: return
@@ -292,7 +292,7 @@ public final class Daemon: @unchecked Sendable {
     /// after that at most one line a minute says how many more there were.
     func corruptFrame(_ error: ClassifierError) {
         metrics.recordCorrupt()
-        let now = Clocks.monotonic()
+        let now = System.live.monotonicNanoseconds()
         if lastCorruptLog == 0 {
             log.warning("corrupt frame skipped: \(error)")
             lastCorruptLog = now
@@ -328,7 +328,7 @@ public final class Daemon: @unchecked Sendable {
     /// The status every client can ask for; built on the publisher's thread from what the frame
     /// thread recorded in `metrics`, never from the source itself, which that thread owns.
     func status() -> StatusSnapshot {
-        let m = metrics.summary(now: Clocks.monotonic())
+        let m = metrics.summary(now: System.live.monotonicNanoseconds())
         let counters = m.sourceCounters
         let online: Bool
         let reason: String

@@ -52,7 +52,7 @@ final class FrameLoop {
             return source.state == .finished ? .finished : .waiting
         }
         defer { source.releaseFrame() }
-        let now = Clocks.monotonic()
+        let now = System.live.monotonicNanoseconds()
         if minimumInterval > 0 && lastInference != 0 && now &- lastInference < minimumInterval {
             pendingSkips &+= frame.skipped &+ 1
             daemon.metrics.recordRateSkip(frame.skipped &+ 1)

@@ -72,6 +72,6 @@ public final class SystemdNotifier: @unchecked Sendable {
 
     /// `RELOADING=1` with the monotonic time systemd 253+ uses to order it against `READY=1`.
     public func reloading() {
-        notify("RELOADING=1\nMONOTONIC_USEC=\(Clocks.monotonic() / 1000)")
+        notify("RELOADING=1\nMONOTONIC_USEC=\(System.live.monotonicNanoseconds() / 1000)")
     }
 }

@@ -45,12 +45,12 @@ public final class FrameClassifier {
 
     /// Classifies one frame; `probabilities` holds the result until the next call.
     public func classify(_ payload: FramePayload) throws(ClassifierError) {
-        let start = Clocks.monotonic()
+        let start = System.live.monotonicNanoseconds()
         do throws(ImageError) { try input.prepare(payload, into: pixels) } catch { throw .image(error) }
-        let prepared = Clocks.monotonic()
+        let prepared = System.live.monotonicNanoseconds()
         try infer()
         decodeNanoseconds = prepared &- start
-        inferNanoseconds = Clocks.monotonic() &- prepared
+        inferNanoseconds = System.live.monotonicNanoseconds() &- prepared
     }
 
     /// Classifies a model input already prepared (`input.byteCount` bytes).

@@ -44,13 +44,6 @@ extension System {
         guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else { throw Errno(errno, call: "fcntl") }
     }
 
-    /// CLOCK_REALTIME in nanoseconds since 1970, for timestamps people read.
-    public static func wallNanoseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) &* 1_000_000_000 &+ Int64(now.tv_nsec)
-    }
-
     /// Sleeps the calling thread; a signal cuts it short, which callers that loop tolerate.
     public static func sleep(nanoseconds: UInt64) {
         var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))

@@ -31,9 +31,9 @@ struct FrameBenchmarkTests {
             var outside: [Double] = []
             var decode: [Double] = []
             for _ in 0..<300 {
-                let start = Clocks.monotonic()
+                let start = System.live.monotonicNanoseconds()
                 _ = loop.step()
-                let total = Clocks.monotonic() - start
+                let total = System.live.monotonicNanoseconds() - start
                 outside.append(Double(total - daemon.classifier.inferNanoseconds) / 1e6)
                 decode.append(Double(daemon.classifier.decodeNanoseconds) / 1e6)
             }

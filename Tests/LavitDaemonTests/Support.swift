@@ -51,14 +51,14 @@ final class TestClient {
 
     /// The next line within `milliseconds`, or nil.
     func line(within milliseconds: Int32 = 5000) -> [String: Any]? {
-        let deadline = Clocks.monotonic() + UInt64(milliseconds) * 1_000_000
+        let deadline = System.live.monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
         while true {
             if let newline = pending.firstIndex(of: 10) {
                 let line = Array(pending[..<newline])
                 pending.removeFirst(newline + 1)
                 return (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
             }
-            let now = Clocks.monotonic()
+            let now = System.live.monotonicNanoseconds()
             guard now < deadline else { return nil }
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&entry, 1, Int32((deadline - now) / 1_000_000) + 1) > 0 else { return nil }
@@ -71,8 +71,8 @@ final class TestClient {
 
     /// Lines until one of `class`, which is returned; nil if none comes in time.
     func next(_ kind: String, within milliseconds: Int32 = 5000, where matches: ([String: Any]) -> Bool = { _ in true }) -> [String: Any]? {
-        let deadline = Clocks.monotonic() + UInt64(milliseconds) * 1_000_000
-        while Clocks.monotonic() < deadline {
+        let deadline = System.live.monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
+        while System.live.monotonicNanoseconds() < deadline {
             guard let message = line(within: milliseconds) else { return nil }
             if message["class"] as? String == kind && matches(message) { return message }
         }

@@ -40,10 +40,10 @@ import Testing
         /// Messages received within `milliseconds`, in order.
         func messages(within milliseconds: Int32) -> [String] {
             var out: [String] = []
-            let deadline = Clocks.monotonic() + UInt64(milliseconds) * 1_000_000
-            while Clocks.monotonic() < deadline {
+            let deadline = System.live.monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
+            while System.live.monotonicNanoseconds() < deadline {
                 var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let left = Int32((deadline - Clocks.monotonic()) / 1_000_000) + 1
+                let left = Int32((deadline - System.live.monotonicNanoseconds()) / 1_000_000) + 1
                 guard poll(&entry, 1, left) > 0 else { break }
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 let n = recv(fd, &buffer, buffer.count, 0)
