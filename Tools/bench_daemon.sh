@@ -5,7 +5,8 @@
 #
 # 1. Per-frame time outside the engine (grab + decode + preprocess + publish) for photo-like
 #    1280x720 MJPEG frames, through lavit's capture code on the fake V4L2 driver
-#    (Tests/LavitDaemonTests/FrameBenchmarkTests.swift).
+#    (Tests/LavitDaemonTests/FrameBenchmarkTests.swift), and the peer for its decode +
+#    preprocess part, Pillow doing the same (Tools/bench_frame_peer.py).
 # 2. Steady resident memory of a release lavitd serving the same photos at 30 fps to a client
 #    for 20 s, with the shipped model and (unless --skip-lavit-t) with LaViT-T at 224x224,
 #    quantized here from its seeded initial weights (64 calibration images, about a minute).
@@ -14,6 +15,8 @@ cd "$(dirname "$0")/.."
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), family $(lscpu | sed -n 's/^CPU family: *//p') model $(lscpu | sed -n 's/^Model: *//p'), $(nproc) cores, $(grep -q avx512_vnni /proc/cpuinfo && echo 'AVX-512 VNNI' || echo 'AVX2 only')"
 
 LAVIT_DAEMON_BENCH=1 swift test -c release --filter FrameBenchmarkTests 2>&1 | grep -E "frame path|KB\)|error"
+# The peer, in the same run: the same photos to the same input with Pillow.
+/usr/bin/python3 Tools/bench_frame_peer.py Tests/Fixtures/photos/*.jpg
 
 swift build -c release --product lavitd >/dev/null
 swift build -c release --product lavit-client >/dev/null
