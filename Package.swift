@@ -70,8 +70,12 @@ let package = Package(
         // Post-training quantization: calibration statistics and float weights to the int8 model
         // file of Tools/QUANT.md; the one place where floats become integers.
         .target(name: "LavitQuantize", dependencies: ["LavitModel", "LavitFloat", "LavitModelFile"]),
-        // The integer kernels of Tools/QUANT.md: the scalar reference every faster variant must match.
-        .target(name: "LavitKernels"),
+        // The integer kernels of Tools/QUANT.md: the scalar reference every faster variant must match,
+        // and the table that picks a SIMD variant by CPU features.
+        .target(name: "LavitKernels", dependencies: ["CLavitKernels"]),
+        // SIMD variants of the heavy kernels in C, each behind per-function target attributes and
+        // chosen at run time, so one binary runs on any CPU of its architecture.
+        .target(name: "CLavitKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // The int8 engine: model file in, int32 logits out, integers only, no allocation per inference.
         .target(name: "LavitInt8", dependencies: ["LavitKernels", "LavitModel", "LavitModelFile"]),
 

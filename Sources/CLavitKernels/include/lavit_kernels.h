@@ -1,0 +1,90 @@
+// The SIMD variants of the engine's heavy kernels (Tools/QUANT.md kernels 1, 5 and 7): GEMM over
+// int8 or int16 activations, with the fused bias and the requantization epilogue. Every variant
+// must give the scalar reference's result (Sources/LavitKernels) bit for bit; the Swift tests and
+// the AArch64 harness check that.
+//
+// A weight matrix is laid out once per variant ("prepared") into caller-owned storage, so the
+// inner loops read weights in the order the instructions want; activations are read in place.
+// Output channels are processed in blocks of LAVIT_BLOCK; a thread may take any range of whole
+// blocks, or any range of rows.
+#ifndef LAVIT_KERNELS_H
+#define LAVIT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    LAVIT_VARIANT_AVX2 = 1,        // x86-64: operands widened to int16, vpmaddwd
+    LAVIT_VARIANT_AVX512VNNI = 2,  // x86-64: AVX-512 F/BW/VL + VNNI, vpdpbusd / vpdpwssd
+    LAVIT_VARIANT_NEON = 3,        // AArch64: vmull_s8 / vmlal_s16
+    LAVIT_VARIANT_NEON_DOT = 4,    // AArch64 with the dot-product extension: sdot
+};
+
+/// Output channels per block; ranges handed to `lavit_gemm*` start on a multiple of it.
+#define LAVIT_BLOCK 16
+/// Alignment of prepared storage and scratch.
+#define LAVIT_ALIGNMENT 64
+
+/// 1 when this binary has `variant` compiled in and the CPU it runs on can execute it.
+int lavit_variant_supported(int variant);
+
+/// A prepared GEMM: `y[n, o] = sat8(z + RS((sum_k w[o, k] x[n, k] + b[o]) m[o], s[o]))`, RS the
+/// rounding shift of QUANT.md. Filled by `lavit_prepare*`; the caller may then set
+/// `zero_point` and, for uniform requantization (qk, pv), `multiplier_uniform`/`shift_uniform`.
+typedef struct {
+    const void *weights;         // the variant's layout
+    const int32_t *bias;         // per output, padded to whole blocks, corrected as the variant needs
+    const int32_t *multiplier;   // per output, padded; NULL: `multiplier_uniform` for every output
+    const int32_t *shift;        // per output, padded; NULL: `shift_uniform` for every output
+    int64_t multiplier_uniform;
+    int64_t shift_uniform;
+    int32_t zero_point;
+    int32_t variant;
+    size_t outputs;
+    size_t depth;
+} lavit_gemm_plan;
+
+/// Bytes of storage `lavit_prepare` needs for `outputs` x `depth` int8 weights.
+size_t lavit_prepare_bytes(int variant, size_t outputs, size_t depth);
+
+/// Lays out int8 weights `w` (row `o` at `w + o * w_stride`, `depth` codes in [-128, 127]) for
+/// `variant` into `storage` (LAVIT_ALIGNMENT-aligned, `lavit_prepare_bytes` long) and fills `plan`.
+/// `bias` NULL means zero; `multiplier` and `shift` NULL mean uniform (set them in the plan).
+/// The caller guarantees, for every output, `|sum_k w x + b| < 2^31` for any int8 `x`, so int32
+/// accumulators wrapping mid-sum still end exact (see TensorResolver.checkAccumulator).
+void lavit_prepare(
+    int variant, const int8_t *w, size_t w_stride, size_t outputs, size_t depth, const int32_t *bias,
+    const int32_t *multiplier, const int32_t *shift, void *storage, lavit_gemm_plan *plan);
+
+/// As `lavit_prepare`, for the int16-activation GEMM of pv: the weights are given transposed,
+/// `v[k * v_stride + o]` (the values of a head, keys by channels); bias zero, requantization uniform.
+size_t lavit_prepare16_bytes(int variant, size_t outputs, size_t depth);
+void lavit_prepare16_transposed(
+    int variant, const int8_t *v, size_t v_stride, size_t outputs, size_t depth, void *storage,
+    lavit_gemm_plan *plan);
+
+/// Per-thread scratch bytes the GEMMs of `variant` need for rows of up to `depth`.
+size_t lavit_scratch_bytes(int variant, size_t depth);
+
+/// Rows `x + n * x_stride`, n < rows, times the prepared weights, output channels
+/// [o_begin, o_end) (o_begin a multiple of LAVIT_BLOCK, o_end <= outputs) into
+/// `y + n * y_stride + o`. `scratch`: `lavit_scratch_bytes(variant, depth)` bytes, aligned.
+void lavit_gemm(
+    const int8_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *plan, size_t o_begin,
+    size_t o_end, int8_t *y, size_t y_stride, void *scratch);
+
+/// As `lavit_gemm` with int16 activations in [0, 32767] (softmax probabilities); the plan comes
+/// from `lavit_prepare16_transposed`.
+void lavit_gemm16(
+    const int16_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *plan, size_t o_begin,
+    size_t o_end, int8_t *y, size_t y_stride, void *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
