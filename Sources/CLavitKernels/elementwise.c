@@ -90,7 +90,29 @@ INLINE void add2(const lavit_add2_params *p, const int8_t *a, const int8_t *b, s
     }
 }
 
+/// `y[i] = table[x[i] + 128]`; `y` may be `x`.
+INLINE void lookup(const int8_t *x, const int8_t *table, size_t count, int8_t *y) {
+    for (size_t i = 0; i < count; i++) y[i] = table[x[i] + 128];
+}
+
 #if defined(__x86_64__)
+#include <immintrin.h>
+
+/// The 256-entry table in four registers: vpermi2b picks from two of them by the low 7 bits of
+/// `x + 128`, the top bit picks the pair.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void lookup_vbmi(
+    const int8_t *x, const int8_t *table, size_t count, int8_t *y) {
+    const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
+    const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    for (size_t i = 0; i < count; i += 64) {
+        const __mmask64 live = count - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (count - i)) - 1);
+        __m512i u = _mm512_xor_si512(_mm512_maskz_loadu_epi8(live, x + i), bias);
+        __m512i low = _mm512_permutex2var_epi8(t0, u, t1), high = _mm512_permutex2var_epi8(t2, u, t3);
+        _mm512_mask_storeu_epi8(y + i, live, _mm512_mask_blend_epi8(_mm512_movepi8_mask(u), low, high));
+    }
+}
+
 #define AVX2 __attribute__((target("avx2")))
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
 AVX2 static void layernorm_avx2(const lavit_layernorm_params *p, const int8_t *x, size_t rows, int8_t *y) { layernorm(p, x, rows, y); }
@@ -126,4 +148,12 @@ void lavit_add2(int variant, const lavit_add2_params *p, const int8_t *a, const 
 #endif
     (void)variant;
     add2(p, a, b, count, y);
+}
+
+void lavit_lookup(int variant, const int8_t *x, const int8_t *table, size_t count, int8_t *y) {
+#if defined(__x86_64__)
+    if (variant == LAVIT_VARIANT_AVX512VNNI && __builtin_cpu_supports("avx512vbmi")) return lookup_vbmi(x, table, count, y);
+#endif
+    (void)variant;
+    lookup(x, table, count, y);
 }

@@ -191,7 +191,7 @@ public final class Int8Engine {
         gemm(b.tokensA, rows: n, block.fc1, into: b.hidden)
         tap(observe, .fc1, m, i, b.hidden, Int8TapShape(n, g.hidden))
         let hidden = prefix(b.hidden, n * g.hidden)
-        ScalarKernels.gelu(view(hidden), table: block.gelu, into: hidden)
+        gelu(view(hidden), table: block.gelu, into: hidden)
         tap(observe, .gelu, m, i, hidden, Int8TapShape(n, g.hidden))
         gemm(hidden, rows: n, block.fc2, into: b.tokensB)
         tap(observe, .fc2, m, i, b.tokensB, tokens)
@@ -267,6 +267,11 @@ public final class Int8Engine {
         _ a: UnsafeBufferPointer<Int8>, _ b: UnsafeBufferPointer<Int8>, _ p: Add2Parameters, into y: UnsafeMutableBufferPointer<Int8>
     ) {
         split(.add2(a: a, b: b, p: p, y: y), tasks: pool.threadCount)
+    }
+
+    /// GELU by table, elementwise over `y`; `y` may be `x`.
+    private func gelu(_ x: UnsafeBufferPointer<Int8>, table: UnsafeBufferPointer<Int8>, into y: UnsafeMutableBufferPointer<Int8>) {
+        split(.gelu(x: x, table: table, y: y), tasks: pool.threadCount)
     }
 
     /// qk: each head's keys laid out once, then every thread takes a share of each head's rows.
@@ -357,6 +362,10 @@ public final class Int8Engine {
             k.add2(
                 UnsafeBufferPointer(rebasing: a[share]), UnsafeBufferPointer(rebasing: b[share]), p,
                 into: UnsafeMutableBufferPointer(rebasing: y[share]))
+        case .gelu(let x, let table, let y):
+            let share = Self.share(y.count, t, pool.threadCount)
+            guard !share.isEmpty else { return }
+            k.gelu(UnsafeBufferPointer(rebasing: x[share]), table: table, into: UnsafeMutableBufferPointer(rebasing: y[share]))
         case .none:
             break
         }
@@ -405,6 +414,7 @@ private enum Work {
     case qk(q: UnsafeBufferPointer<Int8>, k: UnsafeBufferPointer<Int8>, shape: AttentionShape, r: Requantization, a: UnsafeMutableBufferPointer<Int8>)
     case pv(p: UnsafeBufferPointer<Int16>, v: UnsafeBufferPointer<Int8>, shape: AttentionShape, r: Requantization, o: UnsafeMutableBufferPointer<Int8>)
     case add2(a: UnsafeBufferPointer<Int8>, b: UnsafeBufferPointer<Int8>, p: Add2Parameters, y: UnsafeMutableBufferPointer<Int8>)
+    case gelu(x: UnsafeBufferPointer<Int8>, table: UnsafeBufferPointer<Int8>, y: UnsafeMutableBufferPointer<Int8>)
 }
 
 /// The arena's regions as typed buffers (see `ArenaLayout`).

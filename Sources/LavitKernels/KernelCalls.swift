@@ -7,7 +7,8 @@ import CLavitKernels
 extension Kernels {
     /// Rows of `x` (row `n` at `n * xStride`) times `p`, output channels `outputs` only (starting
     /// on `outputBlock`), into `y` (row `n` at `n * yStride`, channel `o` at `o`). `scratch`: this
-    /// thread's `scratchByteCount(depth: p.depth)` bytes.
+    /// thread's `scratchByteCount(depth: p.depth)` bytes. Weights left unprepared (see
+    /// `worthPreparing`) run the scalar reference.
     public func gemm(
         _ x: UnsafeBufferPointer<Int8>, rows: Int, stride xStride: Int, _ p: GemmParameters, outputs: Range<Int>,
         into y: UnsafeMutableBufferPointer<Int8>, stride yStride: Int, scratch: UnsafeMutableRawPointer?
@@ -16,7 +17,7 @@ extension Kernels {
         precondition(outputs.lowerBound % outputBlock == 0, "gemm share starts inside a block")
         precondition(xStride >= p.depth && yStride >= p.outputs, "gemm strides too small")
         precondition(x.count >= (rows - 1) * xStride + p.depth && y.count >= (rows - 1) * yStride + p.outputs, "gemm buffers too short")
-        if self == .scalar {
+        if self == .scalar || p.prepared == nil {
             let whole = outputs == 0..<p.outputs
             ScalarKernels.gemm(
                 x, rows: rows, stride: xStride, whole ? p : p.outputs(outputs),
@@ -24,11 +25,15 @@ extension Kernels {
             return
         }
         guard var plan = p.prepared?.plan, plan.variant == variantID else {
-            preconditionFailure("gemm weights not prepared for \(self)")
+            preconditionFailure("gemm weights prepared for another variant than \(self)")
         }
         lavit_gemm(
             x.baseAddress, rows, xStride, &plan, outputs.lowerBound, outputs.upperBound, y.baseAddress, yStride, scratch)
     }
+
+    /// Whether `p` gains from the variant's layout: a GEMM of depth below 8 (the attention
+    /// residual's 1x1 conv over heads) has too little work per row for a SIMD tile's fixed cost.
+    public func worthPreparing(_ p: GemmParameters) -> Bool { self != .scalar && p.depth >= 8 }
 
     /// Bytes of one head's laid-out keys or values (`packKeys`, `packValues`) for `shape`.
     public func packedHeadByteCount(_ shape: AttentionShape) -> Int {
@@ -123,8 +128,8 @@ extension Kernels {
     }
 }
 
-/// The row-wise kernels (layernorm, softmax, add2): the scalar reference, or the C body compiled
-/// for the variant's ISA.
+/// The row-wise kernels (layernorm, softmax, add2, gelu): the scalar reference, or the C body
+/// compiled for the variant's ISA.
 extension Kernels {
     public func layerNorm(
         _ x: UnsafeBufferPointer<Int8>, rows: Int, _ p: LayerNormParameters, into y: UnsafeMutableBufferPointer<Int8>
@@ -158,5 +163,14 @@ extension Kernels {
             zero_a: p.zeroA, zero_b: p.zeroB, zero_out: p.zeroOut, multiplier_a: p.multiplierA,
             multiplier_b: p.multiplierB, shift: p.shift)
         lavit_add2(variantID, &params, a.baseAddress, b.baseAddress, y.count, y.baseAddress)
+    }
+}
+
+extension Kernels {
+    public func gelu(_ x: UnsafeBufferPointer<Int8>, table: UnsafeBufferPointer<Int8>, into y: UnsafeMutableBufferPointer<Int8>) {
+        if self == .scalar { return ScalarKernels.gelu(x, table: table, into: y) }
+        precondition(table.count == 256, "gelu table has \(table.count) entries, expected 256")
+        precondition(x.count >= y.count, "gelu input too short")
+        lavit_lookup(variantID, x.baseAddress, table.baseAddress, y.count, y.baseAddress)
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// machine cannot run is skipped with the reason (AArch64 variants run under qemu-aarch64 in
 /// `AArch64KernelTests` instead).
 enum KernelChecks {
-    static let names = ["gemm", "qk", "pv", "layernorm", "softmax", "add2"]
+    static let names = ["gemm", "qk", "pv", "layernorm", "softmax", "add2", "gelu"]
 
     static func run(_ name: String, _ kernels: Kernels) throws {
         switch name {
@@ -17,6 +17,7 @@ enum KernelChecks {
         case "layernorm": layerNormMatchesReference(kernels: kernels)
         case "softmax": softmaxMatchesReference(kernels: kernels)
         case "add2": add2MatchesReference(kernels: kernels)
+        case "gelu": geluMatchesReference(kernels: kernels)
         default: Issue.record("no kernel check named \(name)")
         }
     }
@@ -203,6 +204,22 @@ enum KernelChecks {
                 kernels.add2(a.read, b.read, p, into: a.pointer)
                 #expect(a.array == expected.array, "\(kernels) add2 in place \(count) extreme \(extreme)")
             }
+        }
+    }
+
+    /// Every table entry reached, counts around the 64-byte vector, and in place.
+    static func geluMatchesReference(kernels: Kernels) {
+        var rng = SplitMix64(seed: 47)
+        let table = Buffer<Int8>((0..<256).map { _ in rng.int8() })
+        for count in [1, 63, 64, 65, 256, 1000, 4097] {
+            let x = Buffer<Int8>((0..<count).map { i in count == 256 ? Int8(truncatingIfNeeded: i) : rng.int8() })
+            let expected = Buffer<Int8>(repeating: 0, count: count)
+            let got = Buffer<Int8>(repeating: 0, count: count)
+            ScalarKernels.gelu(x.read, table: table.read, into: expected.pointer)
+            kernels.gelu(x.read, table: table.read, into: got.pointer)
+            #expect(got.array == expected.array, "\(kernels) gelu \(count)")
+            kernels.gelu(x.read, table: table.read, into: x.pointer)
+            #expect(x.array == expected.array, "\(kernels) gelu in place \(count)")
         }
     }
 }

@@ -106,6 +106,9 @@ void lavit_softmax(int variant, const int8_t *a, size_t rows, size_t cols, const
 /// `y` may be `a` or `b`, element for element.
 void lavit_add2(int variant, const lavit_add2_params *p, const int8_t *a, const int8_t *b, size_t count, int8_t *y);
 
+/// `y[i] = table[x[i] + 128]` over `count` elements (kernel 8, GELU); `y` may be `x`.
+void lavit_lookup(int variant, const int8_t *x, const int8_t *table, size_t count, int8_t *y);
+
 #ifdef __cplusplus
 }
 #endif
