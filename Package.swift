@@ -32,13 +32,13 @@ let package = Package(
             name: "LavitQuantizeCLI",
             dependencies: [
                 "LavitModel", "LavitCheckpoint", "LavitFloat", "LavitQuantize", "LavitInt8", "LavitModelFile", "LavitText",
-                "LavitImage", "LavitPipeline", "LavitSystem",
+                "LavitImage", "LavitKernels", "LavitPipeline", "LavitSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "lavit-quantize", dependencies: ["LavitQuantizeCLI"]),
         // Frame or file to ranked labels: decode, preprocess, int8 engine, softmax, top-k. Shared by
         // lavitd and lavit-quantize, so the camera path and the offline path cannot drift apart.
-        .target(name: "LavitPipeline", dependencies: ["LavitImage", "LavitInt8", "LavitModel", "LavitModelFile", "LavitSystem"]),
+        .target(name: "LavitPipeline", dependencies: ["LavitImage", "LavitInt8", "LavitKernels", "LavitModel", "LavitModelFile", "LavitSystem"]),
         // The int8 model file container: JSON metadata and named typed tensors; trusts nothing.
         .target(name: "LavitModelFile", dependencies: ["LavitChecksum", "LavitSystem", "LavitText"]),
         // Untrusted text made safe for one-line messages: one escaper for every program.
@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "LavitImageTests", dependencies: ["LavitTestSupport", "LavitImage", "CAllocationCounter"]),
         // lavitd as a library: configuration, log, metrics and the composition of source,
         // classifier and publisher, so tests reach all of it.
-        .target(name: "LavitDaemon", dependencies: ["LavitSystem", "LavitCapture", "LavitImage", "LavitPipeline", "LavitPublisher", "LavitText"]),
+        .target(name: "LavitDaemon", dependencies: ["LavitSystem", "LavitCapture", "LavitImage", "LavitKernels", "LavitPipeline", "LavitPublisher", "LavitText"]),
         .executableTarget(name: "lavitd", dependencies: ["LavitDaemon"]),
         .testTarget(
             name: "LavitDaemonTests",
@@ -127,7 +127,10 @@ let package = Package(
         .testTarget(name: "LavitKernelsTests", dependencies: ["LavitTestSupport", "LavitKernels"]),
         .testTarget(
             name: "LavitPipelineTests",
-            dependencies: ["LavitPipeline", "LavitImage", "LavitInt8", "LavitModelFile", "LavitTestSupport", "CAllocationCounter", "CTurboJPEG"]),
+            dependencies: [
+                "LavitPipeline", "LavitImage", "LavitInt8", "LavitKernels", "LavitModelFile", "LavitTestSupport", "CAllocationCounter",
+                "CTurboJPEG",
+            ]),
         // Test-only: a V4L2 driver emulated at the ioctl level, for capture and daemon tests.
         .target(name: "LavitFakes", dependencies: ["CSystemShims", "LavitSystem"], path: "Tests/LavitFakes"),
         // Test-only: seeded random data shared by the test targets.

@@ -65,7 +65,7 @@ public final class Daemon: @unchecked Sendable {
         reloadBase = Mutex(config)
         self.log = log
         self.notifier = notifier ?? SystemdNotifier(environment: [:], system: system)
-        classifier = try Self.loadClassifier(config.model)
+        classifier = try Self.loadClassifier(config)
         model = Self.modelInfo(classifier, path: config.model)
         if let source {
             self.source = source
@@ -98,7 +98,9 @@ public final class Daemon: @unchecked Sendable {
     /// exists (image files are found; a camera path is a character device). Returns a summary.
     public static func check(_ config: DaemonConfig, system: System = .live) throws(DaemonError) -> String {
         let classifier: FrameClassifier
-        do throws(ClassifierError) { classifier = try FrameClassifier(modelPath: config.model) } catch {
+        do throws(ClassifierError) {
+            classifier = try FrameClassifier(modelPath: config.model, kernels: config.kernels ?? .best, threads: config.inferenceThreads)
+        } catch {
             throw DaemonError("model: \(error)")
         }
         let source = try makeSource(config, input: classifier.input.preprocessor, system: system)
@@ -111,16 +113,16 @@ public final class Daemon: @unchecked Sendable {
             guard info.st_mode & S_IFMT == S_IFCHR else { throw DaemonError("source: \(config.source): not a device") }
         }
         let p = classifier.input.preprocessor
-        return "model \(config.model) (\(p.width)x\(p.height)x\(p.channels), \(classifier.labels.count) labels), source \(source.name)"
+        return "model \(config.model) (\(p.width)x\(p.height)x\(p.channels), \(classifier.labels.count) labels, kernels \(classifier.engine.kernels.rawValue), \(classifier.engine.threadCount) threads), source \(source.name)"
     }
 
     /// Most labels a client may ask for with `?top=K`; a frame computes this many, or all of the
     /// model's labels if it has fewer. Fixed, so a reloaded model with more labels fits.
     static let maxTopK = 20
 
-    static func loadClassifier(_ path: String) throws(DaemonError) -> FrameClassifier {
+    static func loadClassifier(_ config: DaemonConfig) throws(DaemonError) -> FrameClassifier {
         do throws(ClassifierError) {
-            return try FrameClassifier(modelPath: path)
+            return try FrameClassifier(modelPath: config.model, kernels: config.kernels ?? .best, threads: config.inferenceThreads)
         } catch {
             throw DaemonError("model: \(error)")
         }
@@ -149,7 +151,7 @@ public final class Daemon: @unchecked Sendable {
             if !fixed.isEmpty { log.warning("reload: \(fixed.joined(separator: ", ")) changed; restart lavitd to apply") }
             let loaded: FrameClassifier
             do throws(DaemonError) {
-                loaded = try Self.loadClassifier(newConfig.model)
+                loaded = try Self.loadClassifier(newConfig)
             } catch {
                 log.error("reload failed, the old model keeps serving: \(error)")
                 reloadError.withLock { $0 = error.description }
@@ -234,6 +236,7 @@ public final class Daemon: @unchecked Sendable {
     public var memorySummary: String {
         let arena = classifier.engine.arenaByteCount
         let modelBytes = classifier.engine.model.modelFile.tensors.reduce(0) { $0 + $1.byteCount }
+            + classifier.engine.model.preparedByteCount
         let queues = config.maxClients * config.clientQueueKiB * 1024
         return "model \(Self.kib(modelBytes)), engine arena \(Self.kib(arena)), client queues up to \(Self.kib(queues)), resident now \(Self.kib(Self.residentBytes()))"
     }
@@ -254,6 +257,7 @@ public final class Daemon: @unchecked Sendable {
     /// status.
     public func run() -> Int32 {
         log.notice("model \(model.name) (\(config.model), sha256 \(model.sha256.prefix(12))), input \(model.inputWidth)x\(model.inputHeight)x\(model.inputChannels), \(model.labels.count) labels")
+        log.notice("engine: kernels \(classifier.engine.kernels.rawValue), \(classifier.engine.threadCount) threads")
         log.notice("memory: \(memorySummary)")
         publisher.start()
         log.notice("serving \(config.socket) from \(source.name)")

@@ -1,3 +1,5 @@
+import LavitKernels
+import LavitSystem
 import LavitText
 
 /// Everything lavitd can be told, from `/etc/lavitd/lavitd.conf` and then the command line. One
@@ -31,8 +33,13 @@ public struct DaemonConfig: Sendable, Equatable {
     public var clientQueueKiB = 64
     /// A client whose queue stayed full this long is disconnected.
     public var clientTimeoutSeconds = 5.0
-    /// Inference threads. The engine is single-threaded until its thread pool lands, so only 1.
-    public var threads = 1
+    /// Inference threads; 0: one per processor online.
+    public var threads = 0
+    /// The engine's kernels; nil: the fastest this CPU runs.
+    public var kernels: Kernels?
+
+    /// `threads`, with 0 resolved to the processors online.
+    public var inferenceThreads: Int { threads > 0 ? threads : System.onlineProcessorCount }
 
     public init() {}
 
@@ -165,8 +172,20 @@ extension DaemonConfig {
         ConfigKey(name: "client_timeout_s", help: "disconnect a client that stops reading after this long (default 5)") { c, v in
             Value.double(v, 0.1...3600) { c.clientTimeoutSeconds = $0 }
         },
-        ConfigKey(name: "threads", help: "inference threads (1: the engine is single-threaded for now)") { c, v in
-            Value.int(v, 1...1) { c.threads = $0 }
+        ConfigKey(name: "threads", help: "inference threads, 0 = one per processor (default 0)") { c, v in
+            Value.int(v, 0...256) { c.threads = $0 }
+        },
+        ConfigKey(name: "kernels", help: "engine kernels: auto (the fastest this CPU runs) or \(Kernels.allCases.map(\.rawValue).joined(separator: ", ")) (default auto)") { c, v in
+            if v == "auto" {
+                c.kernels = nil
+                return nil
+            }
+            guard let kernels = Kernels(rawValue: v) else {
+                return "\(Value.quoted(v)) is not auto or one of \(Kernels.allCases.map(\.rawValue).joined(separator: ", "))"
+            }
+            if let reason = kernels.unsupportedReason { return "\(v) cannot run here: \(reason)" }
+            c.kernels = kernels
+            return nil
         },
     ]
 

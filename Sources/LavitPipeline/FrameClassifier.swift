@@ -3,6 +3,7 @@ import Glibc
 #endif
 import LavitImage
 import LavitInt8
+import LavitKernels
 import LavitModelFile
 import LavitSystem
 
@@ -29,12 +30,14 @@ public final class FrameClassifier {
         probabilities.initialize(repeating: 0)
     }
 
-    /// Loads, checks and plans the model file at `path`.
-    public convenience init(modelPath: String) throws(ClassifierError) {
+    /// Loads, checks and plans the model file at `path` for `kernels`, on `threads` threads.
+    public convenience init(modelPath: String, kernels: Kernels = .best, threads: Int = 1) throws(ClassifierError) {
         let file: ModelFile
         do throws(ModelFileError) { file = try ModelFile.load(path: modelPath) } catch { throw .modelFile(error) }
         let engine: Int8Engine
-        do throws(Int8EngineError) { engine = try Int8Engine(modelFile: file) } catch { throw .engine(error) }
+        do throws(Int8EngineError) { engine = try Int8Engine(modelFile: file, kernels: kernels, threads: threads) } catch {
+            throw .engine(error)
+        }
         do throws(PipelineError) { try self.init(engine: engine) } catch { throw .pipeline(modelPath, error) }
     }
 

@@ -2,8 +2,10 @@
 import Glibc
 #endif
 import ArgumentParser
+import LavitKernels
 import LavitModelFile
 import LavitPipeline
+import LavitSystem
 import LavitText
 
 /// `lavit-quantize classify`: the int8 model on image files, preprocessed exactly as the daemon
@@ -21,16 +23,25 @@ public struct Classify: ParsableCommand {
     @Option(name: [.customShort("k"), .long], help: "How many labels to print per image.")
     var topK = 3
 
+    @Option(help: "Inference threads (0: one per processor online). Results do not depend on it.")
+    var threads = 0
+
+    @Option(help: "Engine kernels: auto (the fastest this CPU runs), or \(Kernels.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var kernels = "auto"
+
     public init() {}
 
     public func validate() throws {
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
+        guard (0...256).contains(threads) else { throw ValidationError("--threads must be in 0...256") }
+        _ = try chosenKernels()
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
     }
 
     public func run() throws {
         var failed = 0
-        let classifier = try FrameClassifier(modelPath: model)
+        let classifier = try FrameClassifier(
+            modelPath: model, kernels: chosenKernels(), threads: threads > 0 ? threads : System.onlineProcessorCount)
         for path in images {
             do {
                 let ranked = try classifier.classify(path: path)
@@ -41,6 +52,16 @@ public struct Classify: ParsableCommand {
             }
         }
         if failed > 0 { throw ExitCode.failure }
+    }
+
+    /// `--kernels`, checked against this CPU.
+    func chosenKernels() throws -> Kernels {
+        if kernels == "auto" { return .best }
+        guard let chosen = Kernels(rawValue: kernels) else {
+            throw ValidationError("--kernels must be auto or one of \(Kernels.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let reason = chosen.unsupportedReason { throw ValidationError("--kernels \(kernels) cannot run here: \(reason)") }
+        return chosen
     }
 
     /// The image's path, then one aligned line per label: rank, label, probability.

@@ -44,6 +44,9 @@ extension System {
         guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else { throw Errno(errno, call: "fcntl") }
     }
 
+    /// Processors online now, at least 1: the default size of an inference thread pool.
+    public static var onlineProcessorCount: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
     /// Sleeps the calling thread; a signal cuts it short, which callers that loop tolerate.
     public static func sleep(nanoseconds: UInt64) {
         var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))

@@ -52,7 +52,8 @@ let emptyConfig: String = {
             max_clients = 8
             client_queue_kib = 16
             client_timeout_s = 2.5
-            threads = 1
+            threads = 2
+            kernels = scalar
             """, name: "test.conf")
         var expected = DaemonConfig()
         expected.source = "/dev/video2"
@@ -72,7 +73,11 @@ let emptyConfig: String = {
         expected.maxClients = 8
         expected.clientQueueKiB = 16
         expected.clientTimeoutSeconds = 2.5
+        expected.threads = 2
+        expected.kernels = .scalar
         #expect(config == expected)
+        #expect(config.inferenceThreads == 2)
+        #expect(DaemonConfig().inferenceThreads == System.onlineProcessorCount)
     }
 
     @Test(arguments: [
@@ -84,10 +89,11 @@ let emptyConfig: String = {
         ("socket_mode = 0999", "test.conf:1: socket_mode: \"0999\" is not an octal mode like 0660"),
         ("loop = maybe", "test.conf:1: loop: \"maybe\" is not true or false"),
         ("buffers = 64", "test.conf:1: buffers: 64 is outside 2...8"),
-        ("threads = 2", "test.conf:1: threads: 2 is outside 1...1"),
+        ("threads = 300", "test.conf:1: threads: 300 is outside 0...256"),
+        ("kernels = fast", "test.conf:1: kernels: \"fast\" is not auto or one of scalar, avx2, avx512-vnni, neon, neon-dot"),
         ("model =", "test.conf:1: model: is empty"),
         ("source = /dev/\u{1B}[31mvideo", "test.conf:1: source: \"/dev/\\u{1B}[31mvideo\" is not a usable path"),
-        ("colour = red", "test.conf:1: unknown key \"colour\" (known: source, model, socket, socket_mode, top_k, rate, width, height, fps, buffers, frame_timeout_ms, retry_ms, frames, loop, max_clients, client_queue_kib, client_timeout_s, threads)"),
+        ("colour = red", "test.conf:1: unknown key \"colour\" (known: source, model, socket, socket_mode, top_k, rate, width, height, fps, buffers, frame_timeout_ms, retry_ms, frames, loop, max_clients, client_queue_kib, client_timeout_s, threads, kernels)"),
         ("top_k 3", "test.conf:1: expected 'key = value', found \"top_k 3\""),
         ("top_k = 3\ntop_k = 4", "test.conf:2: top_k is already set on line 1"),
         ("width = 99999999999999999999999", "test.conf:1: width: \"99999999999999999999999\" is not a whole number"),
@@ -141,7 +147,7 @@ let emptyConfig: String = {
             Issue.record("--check did not parse as check")
             return
         }
-        for key in ["--source", "--model", "--socket", "--top-k", "--rate", "--threads", "--config", "--check"] {
+        for key in ["--source", "--model", "--socket", "--top-k", "--rate", "--threads", "--kernels", "--config", "--check"] {
             #expect(DaemonCommand.usage.contains(key), "usage lacks \(key)")
         }
     }

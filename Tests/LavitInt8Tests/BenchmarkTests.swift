@@ -29,7 +29,7 @@ struct BenchmarkTests {
         }
         times.sort()
         let median = times[times.count / 2] * 1000
-        print("int8 scalar \(name): median \(median) ms over \(runs) runs (min \(times[0] * 1000) ms), arena \(engine.arenaByteCount) bytes")
+        print("int8 \(engine.kernels.rawValue) \(name): median \(median) ms over \(runs) runs (min \(times[0] * 1000) ms), arena \(engine.arenaByteCount) bytes")
     }
 
     @Test func goldenAndSyntheticConfigs() throws {

@@ -2,6 +2,7 @@ import CAllocationCounter
 import CTurboJPEG
 import LavitImage
 import LavitInt8
+import LavitKernels
 import LavitModelFile
 import LavitPipeline
 import LavitTestSupport
@@ -44,6 +45,20 @@ func readFixture(_ path: String) throws -> [UInt8] { try ImageDecoder.read(path:
         let logits = try input.withUnsafeBufferPointer { Array(try engine.infer(image: $0)) }
         let argmax = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }!
         #expect(ranked[0].label == engine.model.labels[argmax])
+    }
+
+    /// The shipped model ranks a file the same with every kernel variant and thread count.
+    @Test func everyKernelsAndThreadCountRankAlike() throws {
+        let path = RepositoryPaths.fixtures + "/images/fashion_28x28.png"
+        let reference = try FrameClassifier(modelPath: RepositoryPaths.shippedModel, kernels: .scalar).classify(path: path)
+        for kernels in Kernels.available {
+            for threads in [1, 2, 4] {
+                let classifier = try FrameClassifier(modelPath: RepositoryPaths.shippedModel, kernels: kernels, threads: threads)
+                #expect(classifier.engine.kernels == kernels && classifier.engine.threadCount == threads)
+                let ranked = try classifier.classify(path: path)
+                #expect(ranked.map(\.label) == reference.map(\.label) && ranked.map(\.probability) == reference.map(\.probability), "\(kernels) \(threads)")
+            }
+        }
     }
 
     @Test func badFramesAreErrorsNotCrashes() throws {
