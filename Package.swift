@@ -77,7 +77,9 @@ let package = Package(
         // chosen at run time, so one binary runs on any CPU of its architecture.
         .target(name: "CLavitKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // The int8 engine: model file in, int32 logits out, integers only, no allocation per inference.
-        .target(name: "LavitInt8", dependencies: ["LavitKernels", "LavitModel", "LavitModelFile"]),
+        .target(name: "LavitInt8", dependencies: ["LavitKernels", "LavitModel", "LavitModelFile", "LavitSystem", "LavitWorkers"]),
+        // A fixed pool of threads that splits one job at a time, allocating nothing per job.
+        .target(name: "LavitWorkers", dependencies: ["LavitSystem"]),
 
         // Predictions to local clients: newline-delimited JSON on a Unix socket, bounded per client,
         // encoded without allocating; one poll thread, no async runtime.
@@ -115,6 +117,7 @@ let package = Package(
                 "LavitDaemon", "LavitSystem", "LavitCapture", "LavitPublisher", "LavitClient", "LavitPipeline", "LavitImage",
                 "LavitTestSupport", "CAllocationCounter", "LavitFakes",
             ]),
+        .testTarget(name: "LavitWorkersTests", dependencies: ["LavitWorkers", "CAllocationCounter"]),
         .testTarget(name: "LavitKernelsTests", dependencies: ["LavitTestSupport", "LavitKernels"]),
         .testTarget(
             name: "LavitPipelineTests",

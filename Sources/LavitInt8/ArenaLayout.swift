@@ -1,4 +1,5 @@
 import LavitModel
+import LavitKernels
 
 /// Where every buffer of a forward pass lives inside the engine's one arena, sized for the largest
 /// stage of a config. Regions are 64-byte aligned and never overlap; each is bound to one element
@@ -18,6 +19,8 @@ import LavitModel
 /// | scratch[2] | max h N Nk over LA stages, h_{m-1..m} N_m Nk over AR stages | Theta, Psi and AR layouts |
 /// | pooled | C_last | mean pool |
 /// | logits | num_classes (int32) | the result |
+/// | packedHeads | h x the variant's per-head layout (bytes) | k or v laid out for qk and pv |
+/// | scratch | threads x the variant's per-thread scratch (bytes) | each thread's share of a kernel |
 ///
 /// Score ping-pong: the blocks of the whole model are numbered in order, and block `g` writes its
 /// scores into `scores[g % 2]`. Block `g` reads the scores of block `g - 1` from the other buffer:
@@ -27,6 +30,7 @@ struct ArenaLayout: Sendable, Equatable {
     enum Region: Int, CaseIterable, Sendable {
         case residual, patches, tokensA, tokensB, reduced, reducedNorm, keys, values, hidden
         case scoresEven, scoresOdd, probabilities, scratchA, scratchB, pooled, logits
+        case packedHeads, scratch
     }
 
     static let alignment = 64
@@ -45,10 +49,14 @@ struct ArenaLayout: Sendable, Equatable {
     private(set) var offsets: [Int]
     private(set) var byteCount: Int
 
-    init(config: Config, stages: [StageGeometry]) {
+    /// Bytes of one thread's share of `scratch`.
+    private(set) var scratchPerThread: Int
+
+    init(config: Config, stages: [StageGeometry], kernels: Kernels = .scalar, threads: Int = 1) {
         var count = Array(repeating: 0, count: Region.allCases.count)
         func grow(_ region: Region, _ n: Int) { count[region.rawValue] = max(count[region.rawValue], n) }
         var previous: StageGeometry?
+        var depth = 0
         for g in stages {
             let (n, c, nk) = (g.tokens, g.dim, g.keys)
             let scores = g.heads * n * nk
@@ -71,8 +79,15 @@ struct ArenaLayout: Sendable, Equatable {
                 grow(.scratchA, max(p.heads, g.heads) * n * nk)
                 grow(.scratchB, max(p.heads, g.heads) * n * nk)
             }
+            let attention = AttentionShape(heads: g.heads, headDim: g.headDim, tokens: n, keys: nk)
+            grow(.packedHeads, g.heads * kernels.packedHeadByteCount(attention))
+            depth = max(
+                depth, g.inChannels * g.embedKernel * g.embedKernel, c * g.srRatio * g.srRatio, c, nk, n, g.hidden,
+                previous?.heads ?? 0)
             previous = g
         }
+        scratchPerThread = (kernels.scratchByteCount(depth: depth) + Self.alignment - 1) / Self.alignment * Self.alignment
+        grow(.scratch, threads * scratchPerThread)
         grow(.pooled, stages[stages.count - 1].dim)
         grow(.logits, config.numClasses)
 

@@ -4,40 +4,58 @@ import Glibc
 import LavitKernels
 import LavitModel
 import LavitModelFile
+import LavitSystem
+import LavitWorkers
 
 /// Runs QUANT.md's integer graph: uint8 pixels in, int32 logits out, no floating point.
 ///
-/// The engine owns one activation arena (see `ArenaLayout`), allocated at init; `infer` without an
-/// observer performs no heap allocation. It is a class without `Sendable`: one engine serves one
-/// inference at a time, because every call writes the same arena and returns a view of it. Run
-/// several engines (sharing one `Int8Model`) for parallel inference.
+/// The engine owns one activation arena (see `ArenaLayout`), allocated at init, and a pool of
+/// `threads` threads started at init that split each heavy layer; `infer` without an observer
+/// performs no heap allocation, and gives the same result for any thread count. It is a class
+/// without `Sendable`: one engine serves one inference at a time, because every call writes the
+/// same arena and returns a view of it. Run several engines (sharing one `Int8Model`) for
+/// parallel inference.
 public final class Int8Engine {
     public let model: Int8Model
-    public let kernels: Kernels
     private let arena: UnsafeMutableRawPointer
+    private let layout: ArenaLayout
     private let buffers: Buffers
+    private let pool: WorkerPool
+    /// The layer the pool is splitting (see `split`).
+    private var work = Work.none
 
-    public init(model: Int8Model, kernels: Kernels = .scalar) throws(Int8EngineError) {
-        let layout = model.arena
+    public init(model: Int8Model, threads: Int = 1) throws(Int8EngineError) {
+        precondition(threads >= 1, "an engine needs at least one thread")
+        let layout = model.arena(threads: threads)
         var pointer: UnsafeMutableRawPointer?
         guard posix_memalign(&pointer, ArenaLayout.alignment, layout.byteCount) == 0, let pointer else {
             throw Int8EngineError(source: model.modelFile.source, reason: .outOfMemory(byteCount: layout.byteCount))
         }
+        do throws(Errno) { pool = try WorkerPool(threadCount: threads) } catch {
+            free(pointer)
+            throw Int8EngineError(source: model.modelFile.source, reason: .threads(count: threads, detail: "\(error)"))
+        }
         self.model = model
-        self.kernels = kernels
+        self.layout = layout
         arena = pointer
         buffers = Buffers(arena: pointer, layout: layout)
     }
 
-    /// Checks and plans `modelFile` (see `Int8Model`) and allocates an engine for it.
-    public convenience init(modelFile: ModelFile, kernels: Kernels = .scalar) throws(Int8EngineError) {
-        try self.init(model: Int8Model(modelFile: modelFile), kernels: kernels)
+    /// Checks and plans `modelFile` for `kernels` (see `Int8Model`) and allocates an engine for it.
+    public convenience init(modelFile: ModelFile, kernels: Kernels = .best, threads: Int = 1) throws(Int8EngineError) {
+        try self.init(model: Int8Model(modelFile: modelFile, kernels: kernels), threads: threads)
     }
 
     deinit { free(arena) }
 
+    /// The kernels this engine runs (its model's).
+    public var kernels: Kernels { model.kernels }
+
+    /// Threads that work on each inference, the caller's included.
+    public var threadCount: Int { pool.threadCount }
+
     /// Bytes of the activation arena.
-    public var arenaByteCount: Int { model.arenaByteCount }
+    public var arenaByteCount: Int { layout.byteCount }
 
     /// Classifies `image`, uint8 HWC of the model's input size (`preprocess` says how to make one).
     /// The logits are valid until the next call on this engine.
@@ -93,7 +111,7 @@ public final class Int8Engine {
         }
         gemm(b.patches, rows: n, stage.embed, into: b.tokensA)
         tap(observe, .embed, m, nil, b.tokensA, Int8TapShape(n, c))
-        kernels.layerNorm(view(b.tokensA, n * c), n, stage.embedNorm, b.tokensB)
+        layerNorm(b.tokensA, rows: n, stage.embedNorm, into: b.tokensB)
         tap(observe, .embedNorm, m, nil, b.tokensB, Int8TapShape(n, c))
         let x = prefix(b.residual, n * c)
         ScalarKernels.add2(view(b.tokensB, n * c), stage.position, stage.posAdd, into: x)
@@ -115,7 +133,7 @@ public final class Int8Engine {
         let x = prefix(b.residual, n * c)
         let scores = prefix(current, h * n * nk)
 
-        kernels.layerNorm(view(x), n, block.norm1, b.tokensA)
+        layerNorm(x, rows: n, block.norm1, into: b.tokensA)
         tap(observe, .norm1, m, i, b.tokensA, tokens)
         var ur = b.tokensA
         if let reduction = block.reduction {
@@ -124,7 +142,7 @@ public final class Int8Engine {
                 into: b.patches)
             gemm(b.patches, rows: nk, reduction.sr, into: b.reduced)
             tap(observe, .reduction, m, i, b.reduced, keyTokens)
-            kernels.layerNorm(view(b.reduced, nk * c), nk, reduction.norm, b.reducedNorm)
+            layerNorm(b.reduced, rows: nk, reduction.norm, into: b.reducedNorm)
             tap(observe, .reductionNorm, m, i, b.reducedNorm, keyTokens)
             ur = b.reducedNorm
         }
@@ -137,7 +155,7 @@ public final class Int8Engine {
             tap(observe, .k, m, i, b.keys, keyTokens)
             gemm(ur, rows: nk, v, into: b.values)
             tap(observe, .v, m, i, b.values, keyTokens)
-            kernels.qk(view(b.tokensB, n * c), c, view(b.keys, nk * c), c, stage.attention, qk, scores)
+            attentionScores(q: b.tokensB, k: b.keys, stage.attention, qk, into: scores)
             tap(observe, .qk, m, i, scores, scoreShape)
             if let arAdd, let residual = stage.residual {
                 addResidual(residual, arAdd, stage: stage, block: i, previous: previous, into: scores, observe)
@@ -157,18 +175,18 @@ public final class Int8Engine {
         tap(observe, .scores, m, i, scores, scoreShape)
 
         let probabilities = UnsafeMutableBufferPointer(rebasing: b.probabilities[0..<h * n * nk])
-        kernels.softmax(view(scores), h * n, nk, block.softmax, probabilities)
+        softmax(scores, rows: h * n, cols: nk, block.softmax, into: probabilities)
         observe(Int8Tap(
             id: TapPoint(.probabilities, stage: m, block: i), shape: scoreShape,
             values: .int16(UnsafeBufferPointer(probabilities))))
-        kernels.pv(UnsafeBufferPointer(probabilities), view(b.values, nk * c), c, stage.attention, block.pv, b.tokensA, c)
+        attentionOutput(p: probabilities, v: b.values, stage.attention, block.pv, into: b.tokensA)
         tap(observe, .pv, m, i, b.tokensA, tokens)
         gemm(b.tokensA, rows: n, block.proj, into: b.tokensB)
         tap(observe, .attention, m, i, b.tokensB, tokens)
         ScalarKernels.add2(view(x), view(b.tokensB, n * c), block.add1, into: x)
         tap(observe, .add1, m, i, x, tokens)
 
-        kernels.layerNorm(view(x), n, block.norm2, b.tokensA)
+        layerNorm(x, rows: n, block.norm2, into: b.tokensA)
         tap(observe, .norm2, m, i, b.tokensA, tokens)
         gemm(b.tokensA, rows: n, block.fc1, into: b.hidden)
         tap(observe, .fc1, m, i, b.hidden, Int8TapShape(n, g.hidden))
@@ -210,7 +228,7 @@ public final class Int8Engine {
         let plan = model.plan.head
         let (n, c) = (g.tokens, g.dim)
         let b = buffers
-        kernels.layerNorm(view(b.residual, n * c), n, plan.norm, b.tokensA)
+        layerNorm(b.residual, rows: n, plan.norm, into: b.tokensA)
         tap(observe, .finalNorm, nil, nil, b.tokensA, Int8TapShape(n, c))
         ScalarKernels.meanPool(view(b.tokensA, n * c), rows: n, plan.pool, into: b.pooled)
         tap(observe, .pooled, nil, nil, b.pooled, Int8TapShape(c))
@@ -219,12 +237,129 @@ public final class Int8Engine {
             id: TapPoint(.logits), shape: Int8TapShape(plan.head.outputs), values: .int32(UnsafeBufferPointer(b.logits))))
     }
 
-    /// A GEMM over contiguous rows of `p.depth`, writing contiguous rows of `p.outputs`.
-    @inline(__always)
+    /// A GEMM over contiguous rows of `p.depth`, writing contiguous rows of `p.outputs`. Threads
+    /// split the rows when there are many, else the output channels in whole blocks.
     private func gemm(
         _ x: UnsafeMutableBufferPointer<Int8>, rows: Int, _ p: GemmParameters, into y: UnsafeMutableBufferPointer<Int8>
     ) {
-        kernels.gemm(view(x, rows * p.depth), rows, p.depth, p, y, p.outputs)
+        let threads = pool.threadCount
+        let byRows = rows >= Self.rowsPerThread * threads
+        let blocks = (p.outputs + kernels.outputBlock - 1) / kernels.outputBlock
+        let shares = byRows ? threads : min(threads, blocks)
+        split(.gemm(x: view(x, rows * p.depth), rows: rows, p: p, y: y, byRows: byRows, shares: shares), tasks: shares)
+    }
+
+    private func layerNorm(
+        _ x: UnsafeMutableBufferPointer<Int8>, rows: Int, _ p: LayerNormParameters, into y: UnsafeMutableBufferPointer<Int8>
+    ) {
+        split(.layerNorm(x: view(x, rows * p.channels), rows: rows, p: p, y: y), tasks: pool.threadCount)
+    }
+
+    private func softmax(
+        _ a: UnsafeMutableBufferPointer<Int8>, rows: Int, cols: Int, _ exp: UnsafeBufferPointer<Int32>,
+        into p: UnsafeMutableBufferPointer<Int16>
+    ) {
+        split(.softmax(a: view(a, rows * cols), rows: rows, cols: cols, exp: exp, p: p), tasks: pool.threadCount)
+    }
+
+    /// qk: each head's keys laid out once, then every thread takes a share of each head's rows.
+    private func attentionScores(
+        q: UnsafeMutableBufferPointer<Int8>, k keys: UnsafeMutableBufferPointer<Int8>, _ shape: AttentionShape,
+        _ r: Requantization, into a: UnsafeMutableBufferPointer<Int8>
+    ) {
+        let width = shape.heads * shape.headDim
+        let k = view(keys, shape.keys * width)
+        for h in 0..<shape.heads { kernels.packKeys(k, stride: width, shape, r, head: h, into: buffers.packedHeads) }
+        split(.qk(q: view(q, shape.tokens * width), k: k, shape: shape, r: r, a: a), tasks: pool.threadCount)
+    }
+
+    /// pv: each head's values laid out once, then every thread takes a share of each head's rows.
+    private func attentionOutput(
+        p: UnsafeMutableBufferPointer<Int16>, v values: UnsafeMutableBufferPointer<Int8>, _ shape: AttentionShape,
+        _ r: Requantization, into o: UnsafeMutableBufferPointer<Int8>
+    ) {
+        let width = shape.heads * shape.headDim
+        let v = view(values, shape.keys * width)
+        for h in 0..<shape.heads { kernels.packValues(v, stride: width, shape, r, head: h, into: buffers.packedHeads) }
+        split(.pv(p: view(p, shape.scoreCount), v: v, shape: shape, r: r, o: o), tasks: pool.threadCount)
+    }
+
+    /// Runs `work` as `tasks` shares on the pool. The pool takes a C function and this engine as
+    /// its context, so handing out a layer allocates nothing.
+    private func split(_ work: Work, tasks: Int) {
+        self.work = work
+        pool.run(tasks: tasks, context: Unmanaged.passUnretained(self).toOpaque()) { context, t in
+            Unmanaged<Int8Engine>.fromOpaque(context!).takeUnretainedValue().runShare(t)
+        }
+    }
+
+    /// Share `t` of the current `work`.
+    private func runShare(_ t: Int) {
+        let k = kernels
+        switch work {
+        case .gemm(let x, let rows, let p, let y, let byRows, let shares):
+            if byRows {
+                let share = Self.share(rows, t, shares)
+                guard !share.isEmpty else { return }
+                k.gemm(
+                    UnsafeBufferPointer(rebasing: x[(share.lowerBound * p.depth)...]), rows: share.count, stride: p.depth, p,
+                    outputs: 0..<p.outputs, into: UnsafeMutableBufferPointer(rebasing: y[(share.lowerBound * p.outputs)...]),
+                    stride: p.outputs, scratch: scratch(t))
+            } else {
+                let block = k.outputBlock
+                let share = Self.share((p.outputs + block - 1) / block, t, shares)
+                guard !share.isEmpty else { return }
+                k.gemm(
+                    x, rows: rows, stride: p.depth, p, outputs: share.lowerBound * block..<min(share.upperBound * block, p.outputs),
+                    into: y, stride: p.outputs, scratch: scratch(t))
+            }
+        case .layerNorm(let x, let rows, let p, let y):
+            let share = Self.share(rows, t, pool.threadCount)
+            guard !share.isEmpty else { return }
+            let c = p.channels
+            ScalarKernels.layerNorm(
+                UnsafeBufferPointer(rebasing: x[share.lowerBound * c..<share.upperBound * c]), rows: share.count, p,
+                into: UnsafeMutableBufferPointer(rebasing: y[share.lowerBound * c..<share.upperBound * c]))
+        case .softmax(let a, let rows, let cols, let exp, let p):
+            let share = Self.share(rows, t, pool.threadCount)
+            guard !share.isEmpty else { return }
+            ScalarKernels.softmax(
+                UnsafeBufferPointer(rebasing: a[share.lowerBound * cols..<share.upperBound * cols]), rows: share.count, cols: cols,
+                exp: exp, into: UnsafeMutableBufferPointer(rebasing: p[share.lowerBound * cols..<share.upperBound * cols]))
+        case .qk(let q, let keys, let shape, let r, let a):
+            let rows = Self.share(shape.tokens, t, pool.threadCount)
+            guard !rows.isEmpty else { return }
+            let width = shape.heads * shape.headDim
+            for h in 0..<shape.heads {
+                k.qk(
+                    q: q, stride: width, k: keys, stride: width, shape, r, head: h, rows: rows, packed: buffers.packedHeads,
+                    into: a, scratch: scratch(t))
+            }
+        case .pv(let p, let v, let shape, let r, let o):
+            let rows = Self.share(shape.tokens, t, pool.threadCount)
+            guard !rows.isEmpty else { return }
+            let width = shape.heads * shape.headDim
+            for h in 0..<shape.heads {
+                k.pv(
+                    p: p, v: v, stride: width, shape, r, head: h, rows: rows, packed: buffers.packedHeads,
+                    into: o, stride: width, scratch: scratch(t))
+            }
+        case .none:
+            break
+        }
+    }
+
+    /// Rows per thread below which a GEMM splits its output channels instead.
+    private static let rowsPerThread = 32
+
+    /// Share `t` of `count` items split evenly over `parts`.
+    private static func share(_ count: Int, _ t: Int, _ parts: Int) -> Range<Int> {
+        count * t / parts..<count * (t + 1) / parts
+    }
+
+    /// Thread `t`'s scratch.
+    private func scratch(_ t: Int) -> UnsafeMutableRawPointer? {
+        layout.scratchPerThread == 0 ? nil : buffers.scratch + t * layout.scratchPerThread
     }
 
     @inline(__always)
@@ -248,12 +383,23 @@ private func prefix<T>(_ buffer: UnsafeMutableBufferPointer<T>, _ count: Int) ->
     UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
 }
 
+/// A layer as the pool splits it: its operands, read by every share.
+private enum Work {
+    case none
+    case gemm(x: UnsafeBufferPointer<Int8>, rows: Int, p: GemmParameters, y: UnsafeMutableBufferPointer<Int8>, byRows: Bool, shares: Int)
+    case layerNorm(x: UnsafeBufferPointer<Int8>, rows: Int, p: LayerNormParameters, y: UnsafeMutableBufferPointer<Int8>)
+    case softmax(a: UnsafeBufferPointer<Int8>, rows: Int, cols: Int, exp: UnsafeBufferPointer<Int32>, p: UnsafeMutableBufferPointer<Int16>)
+    case qk(q: UnsafeBufferPointer<Int8>, k: UnsafeBufferPointer<Int8>, shape: AttentionShape, r: Requantization, a: UnsafeMutableBufferPointer<Int8>)
+    case pv(p: UnsafeBufferPointer<Int16>, v: UnsafeBufferPointer<Int8>, shape: AttentionShape, r: Requantization, o: UnsafeMutableBufferPointer<Int8>)
+}
+
 /// The arena's regions as typed buffers (see `ArenaLayout`).
 private struct Buffers {
     let residual, patches, tokensA, tokensB, reduced, reducedNorm, keys, values, hidden: UnsafeMutableBufferPointer<Int8>
     let scoresEven, scoresOdd, scratchA, scratchB, pooled: UnsafeMutableBufferPointer<Int8>
     let probabilities: UnsafeMutableBufferPointer<Int16>
     let logits: UnsafeMutableBufferPointer<Int32>
+    let packedHeads, scratch: UnsafeMutableRawPointer
 
     init(arena: UnsafeMutableRawPointer, layout: ArenaLayout) {
         func region<T>(_ r: ArenaLayout.Region, _ type: T.Type = T.self) -> UnsafeMutableBufferPointer<T> {
@@ -277,5 +423,7 @@ private struct Buffers {
         pooled = region(.pooled)
         probabilities = region(.probabilities)
         logits = region(.logits)
+        packedHeads = arena + layout.offset(.packedHeads)
+        scratch = arena + layout.offset(.scratch)
     }
 }

@@ -37,6 +37,10 @@ public struct Int8EngineError: Error, Equatable, Sendable, CustomStringConvertib
         case tooWide(tensor: String, channels: Int, limit: Int)
         case imageSize(count: Int, expected: Int, height: Int, width: Int, channels: Int)
         case outOfMemory(byteCount: Int)
+        /// The kernels asked for cannot run on this CPU.
+        case kernels(name: String, reason: String)
+        /// The worker threads of the pool could not start.
+        case threads(count: Int, detail: String)
 
         public var description: String {
             switch self {
@@ -72,6 +76,10 @@ public struct Int8EngineError: Error, Equatable, Sendable, CustomStringConvertib
                 "image has \(count) bytes, expected \(expected) (\(height) x \(width) x \(channels), HWC uint8)"
             case .outOfMemory(let byteCount):
                 "cannot allocate the \(byteCount)-byte activation arena"
+            case .kernels(let name, let reason):
+                "kernels '\(name)' cannot run here: \(reason)"
+            case .threads(let count, let detail):
+                "cannot start \(count) inference threads: \(detail)"
             }
         }
     }

@@ -134,3 +134,37 @@ struct HeadPlan {
     var pool: MeanPoolParameters
     var head: GemmParameters
 }
+
+extension Plan {
+    /// Calls `body` on every weight GEMM the variants run (all but the int32 head), in plan order.
+    mutating func forEachGemm(_ body: (inout GemmParameters) -> Void) {
+        for m in stages.indices {
+            body(&stages[m].embed)
+            if stages[m].residual != nil { body(&stages[m].residual!.pw) }
+            for i in stages[m].blocks.indices {
+                stages[m].blocks[i].forEachGemm(body)
+            }
+        }
+    }
+}
+
+extension BlockPlan {
+    mutating func forEachGemm(_ body: (inout GemmParameters) -> Void) {
+        if reduction != nil { body(&reduction!.sr) }
+        switch mixing {
+        case .vanilla(var q, var k, var v, let qk, let arAdd):
+            body(&q)
+            body(&k)
+            body(&v)
+            mixing = .vanilla(q: q, k: k, v: v, qk: qk, arAdd: arAdd)
+        case .less(var v, var theta, var psi):
+            body(&v)
+            body(&theta)
+            body(&psi)
+            mixing = .less(v: v, theta: theta, psi: psi)
+        }
+        body(&proj)
+        body(&fc1)
+        body(&fc2)
+    }
+}

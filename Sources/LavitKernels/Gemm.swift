@@ -9,6 +9,8 @@ public struct GemmParameters {
     public var zeroPoint: Int64
     public var outputs: Int
     public var depth: Int
+    /// The weights laid out for a SIMD variant, once a model prepared them (`Kernels.prepare`).
+    public var prepared: PreparedGemm?
 
     public init(
         weights: UnsafeBufferPointer<Int8>, bias: UnsafeBufferPointer<Int32>,
@@ -26,7 +28,8 @@ public struct GemmParameters {
         self.depth = depth
     }
 
-    /// The output channels `range` as a GEMM of their own (e.g. the k and v halves of `kv`).
+    /// The output channels `range` as a GEMM of their own (e.g. the k and v halves of `kv`), in the
+    /// file's layout: a prepared slice would need its own layout.
     public func outputs(_ range: Range<Int>) -> GemmParameters {
         GemmParameters(
             weights: UnsafeBufferPointer(rebasing: weights[range.lowerBound * depth..<range.upperBound * depth]),

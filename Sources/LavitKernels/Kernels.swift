@@ -1,46 +1,62 @@
-/// The kernels the engine calls through, chosen once when an engine is built. Today only
-/// `.scalar` exists; a SIMD table picked at run time by CPU features plugs in here, and must agree
-/// with `.scalar` bit for bit. Only the kernels that carry the work are in the table; the cheap
-/// ones (patchify, add2, gelu, transposes, AR conv, meanpool) are always the scalar reference.
-public struct Kernels: Sendable {
-    public typealias Gemm = @Sendable (
-        _ x: UnsafeBufferPointer<Int8>, _ rows: Int, _ xStride: Int, _ p: GemmParameters,
-        _ y: UnsafeMutableBufferPointer<Int8>, _ yStride: Int) -> Void
-    public typealias LayerNorm = @Sendable (
-        _ x: UnsafeBufferPointer<Int8>, _ rows: Int, _ p: LayerNormParameters,
-        _ y: UnsafeMutableBufferPointer<Int8>) -> Void
-    public typealias QK = @Sendable (
-        _ q: UnsafeBufferPointer<Int8>, _ qStride: Int, _ k: UnsafeBufferPointer<Int8>, _ kStride: Int,
-        _ shape: AttentionShape, _ r: Requantization, _ a: UnsafeMutableBufferPointer<Int8>) -> Void
-    public typealias Softmax = @Sendable (
-        _ a: UnsafeBufferPointer<Int8>, _ rows: Int, _ cols: Int, _ exp: UnsafeBufferPointer<Int32>,
-        _ p: UnsafeMutableBufferPointer<Int16>) -> Void
-    public typealias PV = @Sendable (
-        _ p: UnsafeBufferPointer<Int16>, _ v: UnsafeBufferPointer<Int8>, _ vStride: Int,
-        _ shape: AttentionShape, _ r: Requantization, _ o: UnsafeMutableBufferPointer<Int8>, _ oStride: Int) -> Void
+import CLavitKernels
 
-    public var name: String
-    public var gemm: Gemm
-    public var layerNorm: LayerNorm
-    public var qk: QK
-    public var softmax: Softmax
-    public var pv: PV
+/// Which implementation of the heavy kernels (GEMM, qk, pv) an engine runs: the scalar reference
+/// or a SIMD variant of `CLavitKernels`, chosen once by CPU features before a model is planned,
+/// because weights are laid out for the variant at load. Every variant must agree with `.scalar`
+/// bit for bit. The cheap kernels (patchify, layernorm, softmax, add2, gelu, transposes, AR conv,
+/// meanpool) always run the scalar reference.
+public enum Kernels: String, CaseIterable, Sendable {
+    case scalar
+    case avx2
+    case avx512VNNI = "avx512-vnni"
+    case neon
+    case neonDot = "neon-dot"
 
-    public init(name: String, gemm: @escaping Gemm, layerNorm: @escaping LayerNorm, qk: @escaping QK, softmax: @escaping Softmax, pv: @escaping PV) {
-        self.name = name
-        self.gemm = gemm
-        self.layerNorm = layerNorm
-        self.qk = qk
-        self.softmax = softmax
-        self.pv = pv
+    /// The variants this binary has and this CPU can run, the scalar reference first.
+    public static let available: [Kernels] = allCases.filter(\.isSupported)
+
+    /// The fastest available variant: the last of `available`, which lists them slowest first.
+    public static let best: Kernels = available[available.count - 1]
+
+    public var isSupported: Bool {
+        self == .scalar || lavit_variant_supported(variantID) != 0
     }
 
-    /// The reference: `ScalarKernels`.
-    public static let scalar = Kernels(
-        name: "scalar",
-        gemm: { ScalarKernels.gemm($0, rows: $1, stride: $2, $3, into: $4, stride: $5) },
-        layerNorm: { ScalarKernels.layerNorm($0, rows: $1, $2, into: $3) },
-        qk: { ScalarKernels.qk(q: $0, stride: $1, k: $2, stride: $3, $4, $5, into: $6) },
-        softmax: { ScalarKernels.softmax($0, rows: $1, cols: $2, exp: $3, into: $4) },
-        pv: { ScalarKernels.pv(p: $0, v: $1, stride: $2, $3, $4, into: $5, stride: $6) })
+    /// Why this variant cannot run here, for skipped tests and refused options.
+    public var unsupportedReason: String? {
+        if isSupported { return nil }
+        switch self {
+        case .scalar: return nil
+        case .avx2, .avx512VNNI:
+            #if arch(x86_64)
+            return "this CPU lacks \(self == .avx2 ? "AVX2" : "AVX-512 F/BW/VL with VNNI")"
+            #else
+            return "an x86-64 variant; this is not an x86-64 machine"
+            #endif
+        case .neon, .neonDot:
+            #if arch(arm64)
+            return "this CPU lacks the dot-product extension"
+            #else
+            return "an AArch64 variant; this is not an AArch64 machine (tested under qemu-aarch64 instead)"
+            #endif
+        }
+    }
+
+    var variantID: Int32 {
+        switch self {
+        case .scalar: 0
+        case .avx2: Int32(LAVIT_VARIANT_AVX2)
+        case .avx512VNNI: Int32(LAVIT_VARIANT_AVX512VNNI)
+        case .neon: Int32(LAVIT_VARIANT_NEON)
+        case .neonDot: Int32(LAVIT_VARIANT_NEON_DOT)
+        }
+    }
+
+    /// Output channels a thread's share of a GEMM starts on.
+    public var outputBlock: Int { self == .scalar ? 1 : Int(LAVIT_BLOCK) }
+
+    /// Per-thread scratch bytes for GEMMs of up to `depth`.
+    public func scratchByteCount(depth: Int) -> Int {
+        self == .scalar ? 0 : lavit_scratch_bytes(variantID, depth)
+    }
 }

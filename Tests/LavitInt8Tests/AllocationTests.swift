@@ -12,6 +12,9 @@ import LavitTestSupport
     static func engines() throws -> [Int8Engine] {
         var engines = try SyntheticConfigs.all.map { try Int8Engine(modelFile: SyntheticModel.modelFile($0)) }
         for config in Int8Golden.configs { engines.append(try Int8Engine(modelFile: Int8Golden.model(config))) }
+        // With a pool the caller's share must not allocate either (workers are counted by the
+        // benchmark, whose counter is process-wide).
+        engines.append(try Int8Engine(modelFile: SyntheticModel.modelFile(SyntheticConfigs.multi), threads: 2))
         return engines
     }
 

@@ -1,11 +1,13 @@
 import LavitInt8
+import LavitKernels
 import LavitModel
 import LavitModelFile
 import Testing
 
 /// The Swift engine against the Python integer reference: equal bit for bit, or the message names
-/// the first tensor, in graph order, that differs and where.
-@Suite struct GoldenTests {
+/// the first tensor, in graph order, that differs and where. Run for every x86 kernel variant
+/// (the suites below), each also with two threads.
+enum GoldenTests {
     /// Golden tensor name for an engine tap, where the golden file records that tap.
     static func goldenName(_ tap: TapPoint, stages: [StageGeometry]) -> String? {
         guard let m = tap.stage, let i = tap.block else { return nil }
@@ -17,9 +19,8 @@ import Testing
         }
     }
 
-    @Test(arguments: Int8Golden.configs)
-    func bitExact(config: String) throws {
-        let engine = try Int8Engine(modelFile: Int8Golden.model(config))
+    static func bitExact(config: String, kernels: Kernels, threads: Int) throws {
+        let engine = try Int8Engine(modelFile: Int8Golden.model(config), kernels: kernels, threads: threads)
         let golden = try Int8Golden.vectors(config)
         let c = engine.model.config
         // The stage outputs, scores and probabilities recorded for `input`.
@@ -80,4 +81,21 @@ import Testing
         var name: String
         var description: String { "golden has no tensor '\(name)'" }
     }
+}
+
+@Suite struct ScalarGoldenTests {
+    @Test(arguments: Int8Golden.configs, [1, 2])
+    func bitExact(config: String, threads: Int) throws { try GoldenTests.bitExact(config: config, kernels: .scalar, threads: threads) }
+}
+
+@Suite(.enabled(if: Kernels.avx2.isSupported, Comment(rawValue: Kernels.avx2.unsupportedReason ?? "")))
+struct AVX2GoldenTests {
+    @Test(arguments: Int8Golden.configs, [1, 2])
+    func bitExact(config: String, threads: Int) throws { try GoldenTests.bitExact(config: config, kernels: .avx2, threads: threads) }
+}
+
+@Suite(.enabled(if: Kernels.avx512VNNI.isSupported, Comment(rawValue: Kernels.avx512VNNI.unsupportedReason ?? "")))
+struct AVX512VNNIGoldenTests {
+    @Test(arguments: Int8Golden.configs, [1, 2])
+    func bitExact(config: String, threads: Int) throws { try GoldenTests.bitExact(config: config, kernels: .avx512VNNI, threads: threads) }
 }

@@ -1,0 +1,189 @@
+// x86-64 AVX-512 VNNI: vpdpbusd multiplies unsigned by signed bytes, so weights are stored as
+// `w + 128` (u8, in [1, 255] for weights in [-127, 127] and [0, 255] for qk's keys) and the extra
+// `128 * sum_k x[n, k]` is taken off per row. Every int32 sum wraps modulo 2^32 and the caller's
+// bound keeps the true total within int32, so the result is exact. pv's int16 GEMM uses vpdpwssd.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "variants.h"
+
+#define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define INLINE static inline __attribute__((always_inline))
+
+/// Rows per register tile: 8 rows x 2 blocks of 16 outputs is 16 of the 32 zmm accumulators.
+enum { ROWS = 8 };
+
+static int supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
+
+static size_t quads(size_t depth) { return (depth + 3) / 4; }
+static size_t pairs(size_t depth) { return (depth + 1) / 2; }
+
+/// Block b of 16 outputs, group g of 4 depths: 64 bytes, output-major within the group.
+static size_t weight_bytes(size_t outputs, size_t depth) {
+    return lavit_round_up(outputs, LAVIT_BLOCK) * quads(depth) * 4;
+}
+
+static void lay_out(const int8_t *w, size_t w_stride, size_t outputs, size_t depth, void *weights) {
+    uint8_t *p = weights;
+    for (size_t b = 0; b < lavit_round_up(outputs, LAVIT_BLOCK); b += LAVIT_BLOCK)
+        for (size_t g = 0; g < quads(depth); g++)
+            for (size_t i = 0; i < LAVIT_BLOCK; i++)
+                for (size_t j = 0; j < 4; j++) {
+                    size_t o = b + i, k = g * 4 + j;
+                    *p++ = o < outputs && k < depth ? (uint8_t)(w[o * w_stride + k] + 128) : 0;
+                }
+}
+
+/// Block b of 16 outputs, pair g of depths: 16 int16 pairs.
+static size_t weight16_bytes(size_t outputs, size_t depth) {
+    return lavit_round_up(outputs, LAVIT_BLOCK) * pairs(depth) * 2 * sizeof(int16_t);
+}
+
+static void lay_out16_transposed(const int8_t *v, size_t v_stride, size_t outputs, size_t depth, void *weights) {
+    int16_t *p = weights;
+    for (size_t b = 0; b < lavit_round_up(outputs, LAVIT_BLOCK); b += LAVIT_BLOCK)
+        for (size_t g = 0; g < pairs(depth); g++)
+            for (size_t i = 0; i < LAVIT_BLOCK; i++)
+                for (size_t j = 0; j < 2; j++) {
+                    size_t o = b + i, k = g * 2 + j;
+                    *p++ = o < outputs && k < depth ? v[k * v_stride + o] : 0;
+                }
+}
+
+/// A tile of rows copied and zero-padded to whole groups, so no load reads past a row.
+static size_t scratch_bytes(size_t depth) { return ROWS * lavit_round_up(depth, 4) * sizeof(int16_t); }
+
+INLINE int32_t load32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// `sat8(z + RS((acc + b) m, s))` for 16 outputs starting at `o`, in int64 lanes.
+INLINE TARGET __m128i requantize(__m512i acc, const lavit_gemm_plan *p, size_t o) {
+    acc = _mm512_add_epi32(acc, _mm512_loadu_si512(p->bias + o));
+    __m512i m = p->multiplier ? _mm512_loadu_si512(p->multiplier + o) : _mm512_set1_epi32((int32_t)p->multiplier_uniform);
+    __m512i s = p->shift ? _mm512_loadu_si512(p->shift + o) : _mm512_set1_epi32((int32_t)p->shift_uniform);
+    const __m512i low = _mm512_set1_epi64(0xffffffff), one = _mm512_set1_epi64(1);
+    const __m512i top = _mm512_set1_epi64(1024), bottom = _mm512_set1_epi64(-1024);
+    __m512i se = _mm512_and_si512(s, low), so = _mm512_srli_epi64(s, 32);
+    __m512i pe = _mm512_mul_epi32(acc, m);
+    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(m, 32));
+    pe = _mm512_srav_epi64(_mm512_add_epi64(pe, _mm512_sllv_epi64(one, _mm512_sub_epi64(se, one))), se);
+    po = _mm512_srav_epi64(_mm512_add_epi64(po, _mm512_sllv_epi64(one, _mm512_sub_epi64(so, one))), so);
+    // Anything beyond +-1024 saturates alike once the zero point is added; clamping first lets
+    // the lanes narrow to int32.
+    pe = _mm512_min_epi64(_mm512_max_epi64(pe, bottom), top);
+    po = _mm512_min_epi64(_mm512_max_epi64(po, bottom), top);
+    __m512i r = _mm512_or_si512(_mm512_and_si512(pe, low), _mm512_slli_epi64(po, 32));
+    return _mm512_cvtsepi32_epi8(_mm512_add_epi32(r, _mm512_set1_epi32(p->zero_point)));
+}
+
+INLINE TARGET void store(int8_t *y, __m128i v, size_t count) {
+    if (count >= LAVIT_BLOCK) _mm_storeu_si128((__m128i *)y, v);
+    else _mm_mask_storeu_epi8(y, (__mmask16)((1u << count) - 1), v);
+}
+
+/// `R` rows of `x` (copied to `xc`, row stride `stride` bytes) times output blocks [o_begin,
+/// o_end), two blocks at a time. `wide` selects vpdpwssd on int16 rows; otherwise vpdpbusd.
+INLINE TARGET void tile(
+    int R, int wide, const void *xc, size_t stride, size_t steps, const int32_t *correction,
+    const lavit_gemm_plan *p, size_t o_begin, size_t o_end, int8_t *y, size_t y_stride) {
+    const size_t block_bytes = steps * 64;
+    const char *weights = p->weights;
+    for (size_t o = o_begin; o < o_end; o += 2 * LAVIT_BLOCK) {
+        const int two = o + LAVIT_BLOCK < o_end;
+        const char *w0 = weights + (o / LAVIT_BLOCK) * block_bytes, *w1 = w0 + block_bytes;
+        __m512i a[ROWS][2];
+        for (int i = 0; i < R; i++) a[i][0] = a[i][1] = _mm512_set1_epi32(correction[i]);
+        if (two) {
+            for (size_t g = 0; g < steps; g++) {
+                __m512i v0 = _mm512_loadu_si512(w0 + g * 64), v1 = _mm512_loadu_si512(w1 + g * 64);
+                for (int i = 0; i < R; i++) {
+                    __m512i xb = _mm512_set1_epi32(load32((const char *)xc + i * stride + g * 4));
+                    if (wide) {
+                        a[i][0] = _mm512_dpwssd_epi32(a[i][0], xb, v0);
+                        a[i][1] = _mm512_dpwssd_epi32(a[i][1], xb, v1);
+                    } else {
+                        a[i][0] = _mm512_dpbusd_epi32(a[i][0], v0, xb);
+                        a[i][1] = _mm512_dpbusd_epi32(a[i][1], v1, xb);
+                    }
+                }
+            }
+        } else {
+            for (size_t g = 0; g < steps; g++) {
+                __m512i v0 = _mm512_loadu_si512(w0 + g * 64);
+                for (int i = 0; i < R; i++) {
+                    __m512i xb = _mm512_set1_epi32(load32((const char *)xc + i * stride + g * 4));
+                    a[i][0] = wide ? _mm512_dpwssd_epi32(a[i][0], xb, v0) : _mm512_dpbusd_epi32(a[i][0], v0, xb);
+                }
+            }
+        }
+        for (int i = 0; i < R; i++) {
+            store(y + i * y_stride + o, requantize(a[i][0], p, o), o_end - o);
+            if (two) store(y + i * y_stride + o + LAVIT_BLOCK, requantize(a[i][1], p, o + LAVIT_BLOCK), o_end - o - LAVIT_BLOCK);
+        }
+    }
+}
+
+#define TILES(wide)                                                                                          \
+    switch (r) {                                                                                             \
+    case 1: tile(1, wide, xc, stride, steps, correction, p, o_begin, o_end, y + n * y_stride, y_stride); break; \
+    case 2: tile(2, wide, xc, stride, steps, correction, p, o_begin, o_end, y + n * y_stride, y_stride); break; \
+    case 3: tile(3, wide, xc, stride, steps, correction, p, o_begin, o_end, y + n * y_stride, y_stride); break; \
+    case 4: tile(4, wide, xc, stride, steps, correction, p, o_begin, o_end, y + n * y_stride, y_stride); break; \
+    case 5: tile(5, wide, xc, stride, steps, correction, p, o_begin, o_end, y + n * y_stride, y_stride); break; \
+    case 6: tile(6, wide, xc, stride, steps, correction, p, o_begin, o_end, y + n * y_stride, y_stride); break; \
+    case 7: tile(7, wide, xc, stride, steps, correction, p, o_begin, o_end, y + n * y_stride, y_stride); break; \
+    default: tile(8, wide, xc, stride, steps, correction, p, o_begin, o_end, y + n * y_stride, y_stride); break; \
+    }
+
+TARGET static void gemm(
+    const int8_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *p, size_t o_begin, size_t o_end,
+    int8_t *y, size_t y_stride, void *scratch) {
+    const size_t depth = p->depth, steps = quads(depth), stride = steps * 4;
+    int8_t *xc = scratch;
+    for (size_t n = 0; n < rows; n += ROWS) {
+        const size_t r = rows - n < ROWS ? rows - n : ROWS;
+        int32_t correction[ROWS];
+        for (size_t i = 0; i < r; i++) {
+            const int8_t *row = x + (n + i) * x_stride;
+            int8_t *copy = xc + i * stride;
+            uint32_t sum = 0;
+            for (size_t k = 0; k < depth; k++) {
+                copy[k] = row[k];
+                sum += (uint32_t)(int32_t)row[k];
+            }
+            for (size_t k = depth; k < stride; k++) copy[k] = 0;
+            correction[i] = (int32_t)(0u - 128u * sum);
+        }
+        TILES(0)
+    }
+}
+
+TARGET static void gemm16(
+    const int16_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *p, size_t o_begin, size_t o_end,
+    int8_t *y, size_t y_stride, void *scratch) {
+    const size_t depth = p->depth, steps = pairs(depth), stride = steps * 2 * sizeof(int16_t);
+    int16_t *xc = scratch;
+    const int32_t correction[ROWS] = {0};
+    for (size_t n = 0; n < rows; n += ROWS) {
+        const size_t r = rows - n < ROWS ? rows - n : ROWS;
+        for (size_t i = 0; i < r; i++) {
+            int16_t *copy = xc + i * steps * 2;
+            memcpy(copy, x + (n + i) * x_stride, depth * sizeof(int16_t));
+            if (depth % 2) copy[depth] = 0;
+        }
+        TILES(1)
+    }
+}
+
+const lavit_variant_ops lavit_avx512vnni_ops = {
+    supported, weight_bytes, lay_out, weight16_bytes, lay_out16_transposed, scratch_bytes, gemm, gemm16,
+};
+#endif

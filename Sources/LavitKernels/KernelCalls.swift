@@ -1,0 +1,124 @@
+import CLavitKernels
+
+/// The heavy kernels as the engine calls them: each on a share of the work (a range of rows, of
+/// output channels, or one head's rows), so a pool of threads can split a layer. The scalar
+/// reference computes a share as a smaller problem of its own; a SIMD variant calls C with the
+/// prepared weights. Either way every output is computed the same way whatever the split.
+extension Kernels {
+    /// Rows of `x` (row `n` at `n * xStride`) times `p`, output channels `outputs` only (starting
+    /// on `outputBlock`), into `y` (row `n` at `n * yStride`, channel `o` at `o`). `scratch`: this
+    /// thread's `scratchByteCount(depth: p.depth)` bytes.
+    public func gemm(
+        _ x: UnsafeBufferPointer<Int8>, rows: Int, stride xStride: Int, _ p: GemmParameters, outputs: Range<Int>,
+        into y: UnsafeMutableBufferPointer<Int8>, stride yStride: Int, scratch: UnsafeMutableRawPointer?
+    ) {
+        precondition(rows >= 1 && !outputs.isEmpty && outputs.lowerBound >= 0 && outputs.upperBound <= p.outputs, "gemm share out of range")
+        precondition(outputs.lowerBound % outputBlock == 0, "gemm share starts inside a block")
+        precondition(xStride >= p.depth && yStride >= p.outputs, "gemm strides too small")
+        precondition(x.count >= (rows - 1) * xStride + p.depth && y.count >= (rows - 1) * yStride + p.outputs, "gemm buffers too short")
+        if self == .scalar {
+            let whole = outputs == 0..<p.outputs
+            ScalarKernels.gemm(
+                x, rows: rows, stride: xStride, whole ? p : p.outputs(outputs),
+                into: UnsafeMutableBufferPointer(rebasing: y[outputs.lowerBound...]), stride: yStride)
+            return
+        }
+        guard var plan = p.prepared?.plan, plan.variant == variantID else {
+            preconditionFailure("gemm weights not prepared for \(self)")
+        }
+        lavit_gemm(
+            x.baseAddress, rows, xStride, &plan, outputs.lowerBound, outputs.upperBound, y.baseAddress, yStride, scratch)
+    }
+
+    /// Bytes of one head's laid-out keys or values (`packKeys`, `packValues`) for `shape`.
+    public func packedHeadByteCount(_ shape: AttentionShape) -> Int {
+        if self == .scalar { return 0 }
+        let keys = lavit_prepare_bytes(variantID, shape.keys, shape.headDim)
+        let values = lavit_prepare16_bytes(variantID, shape.headDim, shape.keys)
+        return Self.planSlot + max(keys, values)
+    }
+
+    /// Lays out head `h`'s keys (`k` row `j` at `j * kStride`, the head's channels at `h d`) as the
+    /// weights of qk's GEMM, in `packed + h * packedHeadByteCount(shape)`. Nothing for the scalar
+    /// reference, which reads `k` in place.
+    public func packKeys(
+        _ k: UnsafeBufferPointer<Int8>, stride kStride: Int, _ shape: AttentionShape, _ r: Requantization, head h: Int,
+        into packed: UnsafeMutableRawPointer?
+    ) {
+        guard self != .scalar, let packed else { return }
+        precondition(kStride >= shape.heads * shape.headDim && k.count >= (shape.keys - 1) * kStride + shape.heads * shape.headDim, "qk keys too short")
+        let (slot, storage) = headSlot(packed, shape, h)
+        lavit_prepare(variantID, k.baseAddress! + h * shape.headDim, kStride, shape.keys, shape.headDim, nil, nil, nil, storage, slot)
+        slot.pointee.multiplier_uniform = r.multiplier
+        slot.pointee.shift_uniform = r.shift
+    }
+
+    /// QUANT.md kernel 5 for head `h`, query rows `rows`: `A[h, n, j]` for `n` in `rows`.
+    public func qk(
+        q: UnsafeBufferPointer<Int8>, stride qStride: Int, k: UnsafeBufferPointer<Int8>, stride kStride: Int,
+        _ shape: AttentionShape, _ r: Requantization, head h: Int, rows: Range<Int>, packed: UnsafeMutableRawPointer?,
+        into a: UnsafeMutableBufferPointer<Int8>, scratch: UnsafeMutableRawPointer?
+    ) {
+        let (d, width) = (shape.headDim, shape.heads * shape.headDim)
+        precondition(h >= 0 && h < shape.heads && rows.lowerBound >= 0 && rows.upperBound <= shape.tokens && !rows.isEmpty, "qk share out of range")
+        precondition(qStride >= width && q.count >= (shape.tokens - 1) * qStride + width && a.count >= shape.scoreCount, "qk buffers too short")
+        let qStart = rows.lowerBound * qStride + h * d
+        let aStart = (h * shape.tokens + rows.lowerBound) * shape.keys
+        if self == .scalar {
+            ScalarKernels.qk(
+                q: UnsafeBufferPointer(rebasing: q[qStart...]), stride: qStride,
+                k: UnsafeBufferPointer(rebasing: k[(h * d)...]), stride: kStride,
+                AttentionShape(heads: 1, headDim: d, tokens: rows.count, keys: shape.keys), r,
+                into: UnsafeMutableBufferPointer(rebasing: a[aStart...]))
+            return
+        }
+        let (slot, _) = headSlot(packed!, shape, h)
+        lavit_gemm(q.baseAddress! + qStart, rows.count, qStride, slot, 0, shape.keys, a.baseAddress! + aStart, shape.keys, scratch)
+    }
+
+    /// Lays out head `h`'s values (`v` row `j` at `j * vStride`) as the int16 weights of pv's GEMM.
+    public func packValues(
+        _ v: UnsafeBufferPointer<Int8>, stride vStride: Int, _ shape: AttentionShape, _ r: Requantization, head h: Int,
+        into packed: UnsafeMutableRawPointer?
+    ) {
+        guard self != .scalar, let packed else { return }
+        precondition(vStride >= shape.heads * shape.headDim && v.count >= (shape.keys - 1) * vStride + shape.heads * shape.headDim, "pv values too short")
+        let (slot, storage) = headSlot(packed, shape, h)
+        lavit_prepare16_transposed(variantID, v.baseAddress! + h * shape.headDim, vStride, shape.headDim, shape.keys, storage, slot)
+        slot.pointee.multiplier_uniform = r.multiplier
+        slot.pointee.shift_uniform = r.shift
+    }
+
+    /// QUANT.md kernel 7 for head `h`, query rows `rows`: `o[n, h d + t]` for `n` in `rows`.
+    public func pv(
+        p: UnsafeBufferPointer<Int16>, v: UnsafeBufferPointer<Int8>, stride vStride: Int, _ shape: AttentionShape,
+        _ r: Requantization, head h: Int, rows: Range<Int>, packed: UnsafeMutableRawPointer?,
+        into o: UnsafeMutableBufferPointer<Int8>, stride oStride: Int, scratch: UnsafeMutableRawPointer?
+    ) {
+        let (d, width) = (shape.headDim, shape.heads * shape.headDim)
+        precondition(h >= 0 && h < shape.heads && rows.lowerBound >= 0 && rows.upperBound <= shape.tokens && !rows.isEmpty, "pv share out of range")
+        precondition(oStride >= width && o.count >= (shape.tokens - 1) * oStride + width && p.count >= shape.scoreCount, "pv buffers too short")
+        let pStart = (h * shape.tokens + rows.lowerBound) * shape.keys
+        let oStart = rows.lowerBound * oStride + h * d
+        if self == .scalar {
+            ScalarKernels.pv(
+                p: UnsafeBufferPointer(rebasing: p[pStart...]), v: UnsafeBufferPointer(rebasing: v[(h * d)...]), stride: vStride,
+                AttentionShape(heads: 1, headDim: d, tokens: rows.count, keys: shape.keys), r,
+                into: UnsafeMutableBufferPointer(rebasing: o[oStart...]), stride: oStride)
+            return
+        }
+        let (slot, _) = headSlot(packed!, shape, h)
+        lavit_gemm16(p.baseAddress! + pStart, rows.count, shape.keys, slot, 0, d, o.baseAddress! + oStart, oStride, scratch)
+    }
+
+    /// Room for the C plan ahead of each head's laid-out operand, keeping that aligned.
+    static let planSlot = 128
+
+    private func headSlot(
+        _ packed: UnsafeMutableRawPointer, _ shape: AttentionShape, _ h: Int
+    ) -> (UnsafeMutablePointer<lavit_gemm_plan>, UnsafeMutableRawPointer) {
+        precondition(MemoryLayout<lavit_gemm_plan>.size <= Self.planSlot)
+        let base = packed + h * packedHeadByteCount(shape)
+        return (base.bindMemory(to: lavit_gemm_plan.self, capacity: 1), base + Self.planSlot)
+    }
+}

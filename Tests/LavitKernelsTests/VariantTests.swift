@@ -1,0 +1,217 @@
+import LavitKernels
+import LavitTestSupport
+import Testing
+
+/// Every SIMD variant against the scalar reference, bit for bit, on the same seeded vectors: the
+/// checks are listed once here and each variant's suite below runs all of them. A variant this
+/// machine cannot run is skipped with the reason (AArch64 variants run under qemu-aarch64 in
+/// `AArch64KernelTests` instead).
+enum KernelChecks {
+    static let names = ["gemm", "qk", "pv"]
+
+    static func run(_ name: String, _ kernels: Kernels) throws {
+        switch name {
+        case "gemm": try gemmMatchesReference(kernels: kernels)
+        case "qk": qkMatchesReference(kernels: kernels)
+        case "pv": pvMatchesReference(kernels: kernels)
+        default: Issue.record("no kernel check named \(name)")
+        }
+    }
+
+    static func skipReason(_ kernels: Kernels) -> Comment { Comment(rawValue: kernels.unsupportedReason ?? "") }
+
+    /// Shapes around every block and tile edge: depths that are not whole pairs or quads, outputs
+    /// that are not whole blocks, row counts that are not whole tiles, strides wider than rows.
+    static let shapes: [(rows: Int, depth: Int, outputs: Int)] = [
+        (1, 1, 1), (1, 3, 16), (2, 5, 17), (3, 4, 33), (6, 7, 15), (7, 16, 32), (8, 33, 48), (9, 64, 70),
+        (13, 100, 31), (17, 257, 64), (25, 48, 64), (49, 512, 40), (3, 1030, 20),
+    ]
+
+    static func gemmMatchesReference(kernels: Kernels) throws {
+        var rng = SplitMix64(seed: 41)
+        for (index, shape) in Self.shapes.enumerated() {
+            for extreme in [false, true] {
+                let layer = RandomGemm(rng: &rng, outputs: shape.outputs, depth: shape.depth, extreme: extreme)
+                let xStride = shape.depth + index % 3
+                let yStride = shape.outputs + (index + 1) % 3
+                let x = Buffer<Int8>((0..<(shape.rows * xStride)).map { _ in extreme ? [-128, 127][Int(rng.next() % 2)] : rng.int8() })
+                let expected = Buffer<Int8>(repeating: 0x55, count: shape.rows * yStride)
+                ScalarKernels.gemm(x.read, rows: shape.rows, stride: xStride, layer.parameters, into: expected.pointer, stride: yStride)
+
+                let prepared = try layer.prepared(for: kernels)
+                defer { withExtendedLifetime(prepared.storage) {} }
+                let scratch = AlignedBytes(kernels.scratchByteCount(depth: shape.depth))
+                // Whole, then in shares of rows and of output blocks as threads would take them.
+                let whole = Buffer<Int8>(repeating: 0x55, count: shape.rows * yStride)
+                kernels.gemm(
+                    x.read, rows: shape.rows, stride: xStride, prepared.parameters, outputs: 0..<shape.outputs,
+                    into: whole.pointer, stride: yStride, scratch: scratch.pointer)
+                #expect(whole.array == expected.array, "\(kernels) \(shape) extreme \(extreme)")
+
+                let shared = Buffer<Int8>(repeating: 0x55, count: shape.rows * yStride)
+                let split = min(shape.outputs, 16)
+                let half = shape.rows / 2
+                for rows in [0..<half, half..<shape.rows] where !rows.isEmpty {
+                    for outputs in [0..<split, split..<shape.outputs] where !outputs.isEmpty {
+                        kernels.gemm(
+                            UnsafeBufferPointer(rebasing: x.read[(rows.lowerBound * xStride)...]), rows: rows.count, stride: xStride,
+                            prepared.parameters, outputs: outputs,
+                            into: UnsafeMutableBufferPointer(rebasing: shared.pointer[(rows.lowerBound * yStride)...]), stride: yStride,
+                            scratch: scratch.pointer)
+                    }
+                }
+                #expect(shared.array == expected.array, "\(kernels) \(shape) extreme \(extreme), in shares")
+            }
+        }
+    }
+
+    static let attentionShapes: [AttentionShape] = [
+        AttentionShape(heads: 1, headDim: 1, tokens: 1, keys: 1),
+        AttentionShape(heads: 2, headDim: 3, tokens: 5, keys: 7),
+        AttentionShape(heads: 1, headDim: 16, tokens: 17, keys: 16),
+        AttentionShape(heads: 3, headDim: 8, tokens: 9, keys: 33),
+        AttentionShape(heads: 5, headDim: 64, tokens: 20, keys: 49),
+        AttentionShape(heads: 2, headDim: 33, tokens: 11, keys: 200),
+    ]
+
+    static func qkMatchesReference(kernels: Kernels) {
+        var rng = SplitMix64(seed: 42)
+        for shape in Self.attentionShapes {
+            for extreme in [false, true] {
+                let width = shape.heads * shape.headDim
+                let value: (inout SplitMix64) -> Int8 = { extreme ? [-128, 127][Int($0.next() % 2)] : $0.int8() }
+                let q = Buffer<Int8>((0..<(shape.tokens * width)).map { _ in value(&rng) })
+                let k = Buffer<Int8>((0..<(shape.keys * width)).map { _ in value(&rng) })
+                let r = Requantization(multiplier: Int64(rng.next() % (1 << 31)), shift: extreme ? 1 : 30 + Int64(rng.next() % 8))
+                let expected = Buffer<Int8>(repeating: 0, count: shape.scoreCount)
+                ScalarKernels.qk(q: q.read, stride: width, k: k.read, stride: width, shape, r, into: expected.pointer)
+
+                let packed = AlignedBytes(shape.heads * kernels.packedHeadByteCount(shape))
+                let scratch = AlignedBytes(kernels.scratchByteCount(depth: shape.headDim))
+                let got = Buffer<Int8>(repeating: 0, count: shape.scoreCount)
+                for h in 0..<shape.heads { kernels.packKeys(k.read, stride: width, shape, r, head: h, into: packed.pointer) }
+                for h in 0..<shape.heads {
+                    for rows in [0..<shape.tokens / 2, shape.tokens / 2..<shape.tokens] where !rows.isEmpty {
+                        kernels.qk(
+                            q: q.read, stride: width, k: k.read, stride: width, shape, r, head: h, rows: rows,
+                            packed: packed.pointer, into: got.pointer, scratch: scratch.pointer)
+                    }
+                }
+                #expect(got.array == expected.array, "\(kernels) \(shape) extreme \(extreme)")
+            }
+        }
+    }
+
+    static func pvMatchesReference(kernels: Kernels) {
+        var rng = SplitMix64(seed: 43)
+        for shape in Self.attentionShapes {
+            for extreme in [false, true] {
+                let width = shape.heads * shape.headDim
+                let p = Buffer<Int16>((0..<shape.scoreCount).map { _ in
+                    extreme ? [0, 32767][Int(rng.next() % 2)] : Int16(rng.next() % 32768)
+                })
+                let v = Buffer<Int8>((0..<(shape.keys * width)).map { _ in extreme ? [-128, 127][Int(rng.next() % 2)] : rng.int8() })
+                let r = Requantization(multiplier: Int64(rng.next() % (1 << 31)), shift: extreme ? 1 : 36 + Int64(rng.next() % 6))
+                let expected = Buffer<Int8>(repeating: 0, count: shape.tokens * width)
+                ScalarKernels.pv(p: p.read, v: v.read, stride: width, shape, r, into: expected.pointer, stride: width)
+
+                let packed = AlignedBytes(shape.heads * kernels.packedHeadByteCount(shape))
+                let scratch = AlignedBytes(kernels.scratchByteCount(depth: shape.keys))
+                let got = Buffer<Int8>(repeating: 0, count: shape.tokens * width)
+                for h in 0..<shape.heads { kernels.packValues(v.read, stride: width, shape, r, head: h, into: packed.pointer) }
+                for h in 0..<shape.heads {
+                    for rows in [0..<shape.tokens / 2, shape.tokens / 2..<shape.tokens] where !rows.isEmpty {
+                        kernels.pv(
+                            p: p.read, v: v.read, stride: width, shape, r, head: h, rows: rows, packed: packed.pointer,
+                            into: got.pointer, stride: width, scratch: scratch.pointer)
+                    }
+                }
+                #expect(got.array == expected.array, "\(kernels) \(shape) extreme \(extreme)")
+            }
+        }
+    }
+
+}
+
+@Suite(.enabled(if: Kernels.avx2.isSupported, KernelChecks.skipReason(.avx2)))
+struct AVX2KernelTests {
+    @Test(arguments: KernelChecks.names) func matchesScalar(check: String) throws { try KernelChecks.run(check, .avx2) }
+}
+
+@Suite(.enabled(if: Kernels.avx512VNNI.isSupported, KernelChecks.skipReason(.avx512VNNI)))
+struct AVX512VNNIKernelTests {
+    @Test(arguments: KernelChecks.names) func matchesScalar(check: String) throws { try KernelChecks.run(check, .avx512VNNI) }
+}
+
+@Suite(.enabled(if: Kernels.neon.isSupported, KernelChecks.skipReason(.neon)))
+struct NEONKernelTests {
+    @Test(arguments: KernelChecks.names) func matchesScalar(check: String) throws { try KernelChecks.run(check, .neon) }
+}
+
+@Suite(.enabled(if: Kernels.neonDot.isSupported, KernelChecks.skipReason(.neonDot)))
+struct NEONDotKernelTests {
+    @Test(arguments: KernelChecks.names) func matchesScalar(check: String) throws { try KernelChecks.run(check, .neonDot) }
+}
+
+@Suite struct KernelSelectionTests {
+    /// The scalar reference always runs; `best` is one of the available variants.
+    @Test func availableVariants() {
+        #expect(Kernels.available.first == .scalar)
+        #expect(Kernels.available.contains(Kernels.best))
+        #expect(Kernels.available.allSatisfy { $0.isSupported })
+        for kernels in Kernels.allCases where !kernels.isSupported { #expect(kernels.unsupportedReason != nil) }
+    }
+}
+
+/// A random GEMM layer that keeps QUANT.md's load-time bounds: weights in [-127, 127] and
+/// `128 sum|w| + |b| < 2^31` per row. `extreme` pushes weights to +-127 and the bias to the bound.
+final class RandomGemm {
+    let layer: GemmBuffers
+
+    init(rng: inout SplitMix64, outputs: Int, depth: Int, extreme: Bool) {
+        var weights: [Int8] = []
+        var bias: [Int32] = []
+        for _ in 0..<outputs {
+            let row = (0..<depth).map { _ in extreme ? Int8([-127, 127][Int(rng.next() % 2)]) : Int8(Int(rng.next() % 255) - 127) }
+            weights += row
+            let room = Int64(Int32.max) - 128 * row.reduce(0) { $0 + Int64(abs(Int32($1))) }
+            let limit = extreme ? room : min(room, 1 << 20)
+            let magnitude = limit > 0 ? Int64(rng.next() % UInt64(limit + 1)) : 0
+            bias.append(Int32(extreme ? (rng.next() % 2 == 0 ? limit : -limit) : (rng.next() % 2 == 0 ? magnitude : -magnitude)))
+        }
+        // Shifts that leave most outputs unsaturated, and now and then the extremes of 1...62.
+        let typical = 30 + Int32((64 - UInt64(depth).leadingZeroBitCount) / 2) + 8
+        let shift = (0..<outputs).map { _ -> Int32 in
+            switch rng.next() % 8 {
+            case 0: 1
+            case 1: 62
+            default: typical + Int32(rng.next() % 5) - 2
+            }
+        }
+        let multiplier = (0..<outputs).map { _ in Int32(rng.next() % (1 << 31)) }
+        layer = GemmBuffers(
+            weights: weights, bias: bias, multiplier: multiplier, shift: shift,
+            zeroPoint: extreme ? -128 : Int64(Int(rng.next() % 256) - 128))
+    }
+
+    var parameters: GemmParameters { layer.parameters }
+
+    /// The layer laid out for `kernels`, with the storage that keeps the layout alive.
+    func prepared(for kernels: Kernels) throws -> (parameters: GemmParameters, storage: AlignedBytes) {
+        var p = layer.parameters
+        let storage = AlignedBytes(kernels.preparedByteCount(p))
+        kernels.prepare(&p, storage: try #require(storage.pointer))
+        return (p, storage)
+    }
+}
+
+/// Aligned raw bytes for prepared weights and scratch; nil pointer when empty.
+final class AlignedBytes {
+    let pointer: UnsafeMutableRawPointer?
+
+    init(_ count: Int) {
+        pointer = count == 0 ? nil : UnsafeMutableRawPointer.allocate(byteCount: count, alignment: Kernels.alignment)
+    }
+
+    deinit { pointer?.deallocate() }
+}
