@@ -89,6 +89,12 @@ let package = Package(
             name: "LavitClient",
             dependencies: ["LavitSystem", "LavitText", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "lavit-client", dependencies: ["LavitClient"]),
+        // Benchmark driver for Tools/bench_engine.py: one engine configuration per process, timed
+        // on command, heap allocations counted by the test suite's malloc counter.
+        .executableTarget(
+            name: "lavit-bench",
+            dependencies: ["LavitInt8", "LavitKernels", "LavitFloat", "LavitCheckpoint", "LavitModel", "LavitModelFile", "CAllocationCounter"],
+            path: "Tools/lavit-bench"),
 
         .testTarget(name: "LavitModelTests", dependencies: ["LavitModel"]),
         .testTarget(name: "LavitPublisherTests", dependencies: ["LavitPublisher", "LavitSystem", "CAllocationCounter"]),

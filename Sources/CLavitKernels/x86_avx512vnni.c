@@ -64,24 +64,41 @@ INLINE int32_t load32(const void *p) {
     return v;
 }
 
-/// `sat8(z + RS((acc + b) m, s))` for 16 outputs starting at `o`, in int64 lanes.
-INLINE TARGET __m128i requantize(__m512i acc, const lavit_gemm_plan *p, size_t o) {
-    acc = _mm512_add_epi32(acc, _mm512_loadu_si512(p->bias + o));
+/// One block's requantization constants, loaded once for all the rows of a tile: even and odd
+/// outputs sit in the low halves of int64 lanes, each with its shift and `2^(s-1)`.
+typedef struct {
+    __m512i bias, m_even, m_odd, s_even, s_odd, round_even, round_odd;
+    __m128i zero_point;
+} epilogue;
+
+INLINE TARGET epilogue load_epilogue(const lavit_gemm_plan *p, size_t o) {
+    const __m512i low = _mm512_set1_epi64(0xffffffff), one = _mm512_set1_epi64(1);
     __m512i m = p->multiplier ? _mm512_loadu_si512(p->multiplier + o) : _mm512_set1_epi32((int32_t)p->multiplier_uniform);
     __m512i s = p->shift ? _mm512_loadu_si512(p->shift + o) : _mm512_set1_epi32((int32_t)p->shift_uniform);
-    const __m512i low = _mm512_set1_epi64(0xffffffff), one = _mm512_set1_epi64(1);
-    const __m512i top = _mm512_set1_epi64(1024), bottom = _mm512_set1_epi64(-1024);
-    __m512i se = _mm512_and_si512(s, low), so = _mm512_srli_epi64(s, 32);
-    __m512i pe = _mm512_mul_epi32(acc, m);
-    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(m, 32));
-    pe = _mm512_srav_epi64(_mm512_add_epi64(pe, _mm512_sllv_epi64(one, _mm512_sub_epi64(se, one))), se);
-    po = _mm512_srav_epi64(_mm512_add_epi64(po, _mm512_sllv_epi64(one, _mm512_sub_epi64(so, one))), so);
-    // Anything beyond +-1024 saturates alike once the zero point is added; clamping first lets
-    // the lanes narrow to int32.
-    pe = _mm512_min_epi64(_mm512_max_epi64(pe, bottom), top);
-    po = _mm512_min_epi64(_mm512_max_epi64(po, bottom), top);
-    __m512i r = _mm512_or_si512(_mm512_and_si512(pe, low), _mm512_slli_epi64(po, 32));
-    return _mm512_cvtsepi32_epi8(_mm512_add_epi32(r, _mm512_set1_epi32(p->zero_point)));
+    epilogue e;
+    e.bias = _mm512_loadu_si512(p->bias + o);
+    e.m_even = m;
+    e.m_odd = _mm512_srli_epi64(m, 32);
+    e.s_even = _mm512_and_si512(s, low);
+    e.s_odd = _mm512_srli_epi64(s, 32);
+    e.round_even = _mm512_sllv_epi64(one, _mm512_sub_epi64(e.s_even, one));
+    e.round_odd = _mm512_sllv_epi64(one, _mm512_sub_epi64(e.s_odd, one));
+    e.zero_point = _mm_set1_epi16((int16_t)p->zero_point);
+    return e;
+}
+
+/// `sat8(z + RS((acc + b) m, s))` for a block of 16 outputs. Each int64 narrows to int16 with
+/// saturation, and the zero point is added with int16 saturation: anything that saturated there
+/// is far outside int8 either way, so the result is the same as in int64.
+INLINE TARGET __m128i requantize(__m512i acc, const epilogue *e) {
+    acc = _mm512_add_epi32(acc, e->bias);
+    __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(acc, e->m_even), e->round_even);
+    __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), e->m_odd), e->round_odd);
+    __m128i even = _mm512_cvtsepi64_epi16(_mm512_srav_epi64(pe, e->s_even));
+    __m128i odd = _mm512_cvtsepi64_epi16(_mm512_srav_epi64(po, e->s_odd));
+    __m128i first = _mm_adds_epi16(_mm_unpacklo_epi16(even, odd), e->zero_point);
+    __m128i second = _mm_adds_epi16(_mm_unpackhi_epi16(even, odd), e->zero_point);
+    return _mm_packs_epi16(first, second);
 }
 
 INLINE TARGET void store(int8_t *y, __m128i v, size_t count) {
@@ -124,9 +141,11 @@ INLINE TARGET void tile(
                 }
             }
         }
-        for (int i = 0; i < R; i++) {
-            store(y + i * y_stride + o, requantize(a[i][0], p, o), o_end - o);
-            if (two) store(y + i * y_stride + o + LAVIT_BLOCK, requantize(a[i][1], p, o + LAVIT_BLOCK), o_end - o - LAVIT_BLOCK);
+        const epilogue e0 = load_epilogue(p, o);
+        for (int i = 0; i < R; i++) store(y + i * y_stride + o, requantize(a[i][0], &e0), o_end - o);
+        if (two) {
+            const epilogue e1 = load_epilogue(p, o + LAVIT_BLOCK);
+            for (int i = 0; i < R; i++) store(y + i * y_stride + o + LAVIT_BLOCK, requantize(a[i][1], &e1), o_end - o - LAVIT_BLOCK);
         }
     }
 }

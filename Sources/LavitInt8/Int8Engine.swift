@@ -114,7 +114,7 @@ public final class Int8Engine {
         layerNorm(b.tokensA, rows: n, stage.embedNorm, into: b.tokensB)
         tap(observe, .embedNorm, m, nil, b.tokensB, Int8TapShape(n, c))
         let x = prefix(b.residual, n * c)
-        ScalarKernels.add2(view(b.tokensB, n * c), stage.position, stage.posAdd, into: x)
+        add2(view(b.tokensB, n * c), stage.position, stage.posAdd, into: x)
         tap(observe, .posAdd, m, nil, x, Int8TapShape(n, c))
     }
 
@@ -183,7 +183,7 @@ public final class Int8Engine {
         tap(observe, .pv, m, i, b.tokensA, tokens)
         gemm(b.tokensA, rows: n, block.proj, into: b.tokensB)
         tap(observe, .attention, m, i, b.tokensB, tokens)
-        ScalarKernels.add2(view(x), view(b.tokensB, n * c), block.add1, into: x)
+        add2(view(x), view(b.tokensB, n * c), block.add1, into: x)
         tap(observe, .add1, m, i, x, tokens)
 
         layerNorm(x, rows: n, block.norm2, into: b.tokensA)
@@ -195,7 +195,7 @@ public final class Int8Engine {
         tap(observe, .gelu, m, i, hidden, Int8TapShape(n, g.hidden))
         gemm(hidden, rows: n, block.fc2, into: b.tokensB)
         tap(observe, .fc2, m, i, b.tokensB, tokens)
-        ScalarKernels.add2(view(x), view(b.tokensB, n * c), block.add2, into: x)
+        add2(view(x), view(b.tokensB, n * c), block.add2, into: x)
         tap(observe, .add2, m, i, x, tokens)
     }
 
@@ -218,7 +218,7 @@ public final class Int8Engine {
         gemm(b.scratchB, rows: cells, residual.pw, into: b.scratchA)
         ScalarKernels.transpose(view(b.scratchA, cells * g.heads), batches: 1, rows: cells, cols: g.heads, into: b.scratchB)
         tap(observe, .attentionResidual, m, nil, b.scratchB, Int8TapShape(g.heads, g.tokens, g.keys))
-        ScalarKernels.add2(view(scores), view(b.scratchB, scores.count), arAdd, into: scores)
+        add2(view(scores), view(b.scratchB, scores.count), arAdd, into: scores)
         tap(observe, .arAdd, m, i, scores, Int8TapShape(g.heads, g.tokens, g.keys))
     }
 
@@ -260,6 +260,13 @@ public final class Int8Engine {
         into p: UnsafeMutableBufferPointer<Int16>
     ) {
         split(.softmax(a: view(a, rows * cols), rows: rows, cols: cols, exp: exp, p: p), tasks: pool.threadCount)
+    }
+
+    /// `y = add2(a, b)` elementwise over `y`; `y` may be `a` (the residual adds).
+    private func add2(
+        _ a: UnsafeBufferPointer<Int8>, _ b: UnsafeBufferPointer<Int8>, _ p: Add2Parameters, into y: UnsafeMutableBufferPointer<Int8>
+    ) {
+        split(.add2(a: a, b: b, p: p, y: y), tasks: pool.threadCount)
     }
 
     /// qk: each head's keys laid out once, then every thread takes a share of each head's rows.
@@ -317,13 +324,13 @@ public final class Int8Engine {
             let share = Self.share(rows, t, pool.threadCount)
             guard !share.isEmpty else { return }
             let c = p.channels
-            ScalarKernels.layerNorm(
+            k.layerNorm(
                 UnsafeBufferPointer(rebasing: x[share.lowerBound * c..<share.upperBound * c]), rows: share.count, p,
                 into: UnsafeMutableBufferPointer(rebasing: y[share.lowerBound * c..<share.upperBound * c]))
         case .softmax(let a, let rows, let cols, let exp, let p):
             let share = Self.share(rows, t, pool.threadCount)
             guard !share.isEmpty else { return }
-            ScalarKernels.softmax(
+            k.softmax(
                 UnsafeBufferPointer(rebasing: a[share.lowerBound * cols..<share.upperBound * cols]), rows: share.count, cols: cols,
                 exp: exp, into: UnsafeMutableBufferPointer(rebasing: p[share.lowerBound * cols..<share.upperBound * cols]))
         case .qk(let q, let keys, let shape, let r, let a):
@@ -344,6 +351,12 @@ public final class Int8Engine {
                     p: p, v: v, stride: width, shape, r, head: h, rows: rows, packed: buffers.packedHeads,
                     into: o, stride: width, scratch: scratch(t))
             }
+        case .add2(let a, let b, let p, let y):
+            let share = Self.share(y.count, t, pool.threadCount)
+            guard !share.isEmpty else { return }
+            k.add2(
+                UnsafeBufferPointer(rebasing: a[share]), UnsafeBufferPointer(rebasing: b[share]), p,
+                into: UnsafeMutableBufferPointer(rebasing: y[share]))
         case .none:
             break
         }
@@ -391,6 +404,7 @@ private enum Work {
     case softmax(a: UnsafeBufferPointer<Int8>, rows: Int, cols: Int, exp: UnsafeBufferPointer<Int32>, p: UnsafeMutableBufferPointer<Int16>)
     case qk(q: UnsafeBufferPointer<Int8>, k: UnsafeBufferPointer<Int8>, shape: AttentionShape, r: Requantization, a: UnsafeMutableBufferPointer<Int8>)
     case pv(p: UnsafeBufferPointer<Int16>, v: UnsafeBufferPointer<Int8>, shape: AttentionShape, r: Requantization, o: UnsafeMutableBufferPointer<Int8>)
+    case add2(a: UnsafeBufferPointer<Int8>, b: UnsafeBufferPointer<Int8>, p: Add2Parameters, y: UnsafeMutableBufferPointer<Int8>)
 }
 
 /// The arena's regions as typed buffers (see `ArenaLayout`).

@@ -122,3 +122,41 @@ extension Kernels {
         return (base.bindMemory(to: lavit_gemm_plan.self, capacity: 1), base + Self.planSlot)
     }
 }
+
+/// The row-wise kernels (layernorm, softmax, add2): the scalar reference, or the C body compiled
+/// for the variant's ISA.
+extension Kernels {
+    public func layerNorm(
+        _ x: UnsafeBufferPointer<Int8>, rows: Int, _ p: LayerNormParameters, into y: UnsafeMutableBufferPointer<Int8>
+    ) {
+        if self == .scalar { return ScalarKernels.layerNorm(x, rows: rows, p, into: y) }
+        let c = p.channels
+        precondition(x.count >= rows * c && y.count >= rows * c, "layernorm buffers too short")
+        var params = lavit_layernorm_params(
+            gain: p.gain.baseAddress, bias: p.bias.baseAddress, zero_in: p.zeroIn, epsilon: p.epsilon, shift: p.shift,
+            zero_out: p.zeroOut, channels: c)
+        lavit_layernorm(variantID, &params, x.baseAddress, rows, y.baseAddress)
+    }
+
+    public func softmax(
+        _ a: UnsafeBufferPointer<Int8>, rows: Int, cols: Int, exp: UnsafeBufferPointer<Int32>,
+        into p: UnsafeMutableBufferPointer<Int16>
+    ) {
+        if self == .scalar { return ScalarKernels.softmax(a, rows: rows, cols: cols, exp: exp, into: p) }
+        precondition(exp.count == 256, "softmax table has \(exp.count) entries, expected 256")
+        precondition(cols >= 1 && a.count >= rows * cols && p.count >= rows * cols, "softmax buffers too short")
+        lavit_softmax(variantID, a.baseAddress, rows, cols, exp.baseAddress, p.baseAddress)
+    }
+
+    public func add2(
+        _ a: UnsafeBufferPointer<Int8>, _ b: UnsafeBufferPointer<Int8>, _ p: Add2Parameters,
+        into y: UnsafeMutableBufferPointer<Int8>
+    ) {
+        if self == .scalar { return ScalarKernels.add2(a, b, p, into: y) }
+        precondition(a.count >= y.count && b.count >= y.count, "add2 inputs too short")
+        var params = lavit_add2_params(
+            zero_a: p.zeroA, zero_b: p.zeroB, zero_out: p.zeroOut, multiplier_a: p.multiplierA,
+            multiplier_b: p.multiplierB, shift: p.shift)
+        lavit_add2(variantID, &params, a.baseAddress, b.baseAddress, y.count, y.baseAddress)
+    }
+}

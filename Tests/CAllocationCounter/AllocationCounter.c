@@ -17,8 +17,10 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 static __thread long allocations;
 static __thread long frees;
 static __thread size_t largest;
+static long process_allocations;
 
 long lavit_alloc_count(void) { return allocations; }
+long lavit_alloc_count_process(void) { return __atomic_load_n(&process_allocations, __ATOMIC_RELAXED); }
 long lavit_free_count(void) { return frees; }
 size_t lavit_alloc_largest(void) { return largest; }
 
@@ -30,6 +32,7 @@ void lavit_alloc_count_reset(void) {
 
 static void note(size_t size) {
     allocations++;
+    __atomic_fetch_add(&process_allocations, 1, __ATOMIC_RELAXED);
     if (size > largest) largest = size;
 }
 

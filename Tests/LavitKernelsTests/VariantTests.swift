@@ -7,13 +7,16 @@ import Testing
 /// machine cannot run is skipped with the reason (AArch64 variants run under qemu-aarch64 in
 /// `AArch64KernelTests` instead).
 enum KernelChecks {
-    static let names = ["gemm", "qk", "pv"]
+    static let names = ["gemm", "qk", "pv", "layernorm", "softmax", "add2"]
 
     static func run(_ name: String, _ kernels: Kernels) throws {
         switch name {
         case "gemm": try gemmMatchesReference(kernels: kernels)
         case "qk": qkMatchesReference(kernels: kernels)
         case "pv": pvMatchesReference(kernels: kernels)
+        case "layernorm": layerNormMatchesReference(kernels: kernels)
+        case "softmax": softmaxMatchesReference(kernels: kernels)
+        case "add2": add2MatchesReference(kernels: kernels)
         default: Issue.record("no kernel check named \(name)")
         }
     }
@@ -131,6 +134,77 @@ enum KernelChecks {
         }
     }
 
+
+    /// Widths around vector lengths, up to the 4096-channel limit; gains, biases and epsilon
+    /// anywhere in the ranges the loader accepts.
+    static func layerNormMatchesReference(kernels: Kernels) {
+        var rng = SplitMix64(seed: 44)
+        for (rows, channels) in [(1, 1), (3, 7), (5, 24), (4, 64), (9, 96), (2, 320), (3, 513), (1, 4096)] {
+            for extreme in [false, true] {
+                let gain = Buffer<Int32>((0..<channels).map { _ in
+                    extreme ? [Int32.max, -Int32.max][Int(rng.next() % 2)] : Int32(truncatingIfNeeded: Int64(rng.next() % (1 << 25)) - (1 << 24))
+                })
+                let bias = Buffer<Int64>((0..<channels).map { _ in
+                    let limit: Int64 = extreme ? (1 << 46) - 1 : 1 << 30
+                    return Int64(rng.next() % UInt64(2 * limit + 1)) - limit
+                })
+                let p = LayerNormParameters(
+                    gain: gain.read, bias: bias.read, zeroIn: Int64(Int(rng.next() % 256) - 128),
+                    epsilon: extreme ? Int64(1 + rng.next() % (1 << 62)) : Int64(1 + rng.next() % 1000),
+                    shift: extreme ? 1 + Int64(rng.next() % 62) : 30 + Int64(rng.next() % 8), zeroOut: Int64(Int(rng.next() % 256) - 128))
+                // Constant rows too, where the variance is 0 and epsilon alone sets the root.
+                let x = Buffer<Int8>((0..<(rows * channels)).map { i in i / channels == 0 && extreme ? 5 : rng.int8() })
+                let expected = Buffer<Int8>(repeating: 0, count: rows * channels)
+                let got = Buffer<Int8>(repeating: 0, count: rows * channels)
+                ScalarKernels.layerNorm(x.read, rows: rows, p, into: expected.pointer)
+                kernels.layerNorm(x.read, rows: rows, p, into: got.pointer)
+                #expect(got.array == expected.array, "\(kernels) layernorm \(rows) x \(channels) extreme \(extreme)")
+            }
+        }
+    }
+
+    static func softmaxMatchesReference(kernels: Kernels) {
+        var rng = SplitMix64(seed: 45)
+        for (rows, cols) in [(1, 1), (3, 7), (16, 49), (5, 64), (2, 200), (1, 512)] {
+            for extreme in [false, true] {
+                var entries: [Int32] = [32768]
+                for t in 1..<256 {
+                    let decaying = Int32(32768 >> min(t / 8, 15)) - Int32(rng.next() % 3)
+                    entries.append(extreme ? (rng.next() % 2 == 0 ? 0 : 32768) : decaying)
+                }
+                let table = Buffer<Int32>(entries)
+                let a = Buffer<Int8>((0..<(rows * cols)).map { _ in extreme ? [-128, 127][Int(rng.next() % 2)] : rng.int8() })
+                let expected = Buffer<Int16>(repeating: 0, count: rows * cols)
+                let got = Buffer<Int16>(repeating: 0, count: rows * cols)
+                ScalarKernels.softmax(a.read, rows: rows, cols: cols, exp: table.read, into: expected.pointer)
+                kernels.softmax(a.read, rows: rows, cols: cols, exp: table.read, into: got.pointer)
+                #expect(got.array == expected.array, "\(kernels) softmax \(rows) x \(cols) extreme \(extreme)")
+            }
+        }
+    }
+
+    /// Separate output, then in place as the residual adds run.
+    static func add2MatchesReference(kernels: Kernels) {
+        var rng = SplitMix64(seed: 46)
+        for count in [1, 7, 31, 64, 100, 1000, 4099] {
+            for extreme in [false, true] {
+                let multiplier = { (rng: inout SplitMix64) -> Int64 in extreme ? (1 << 31) - 1 : Int64(rng.next() % (1 << 31)) }
+                let p = Add2Parameters(
+                    zeroA: extreme ? -128 : Int64(Int(rng.next() % 256) - 128), zeroB: extreme ? 127 : Int64(Int(rng.next() % 256) - 128),
+                    zeroOut: Int64(Int(rng.next() % 256) - 128), multiplierA: multiplier(&rng), multiplierB: multiplier(&rng),
+                    shift: extreme ? 62 - Int64(rng.next() % 3) * 30 : 30 + Int64(rng.next() % 4))
+                let a = Buffer<Int8>((0..<count).map { _ in rng.int8() })
+                let b = Buffer<Int8>((0..<count).map { _ in rng.int8() })
+                let expected = Buffer<Int8>(repeating: 0, count: count)
+                let got = Buffer<Int8>(repeating: 0, count: count)
+                ScalarKernels.add2(a.read, b.read, p, into: expected.pointer)
+                kernels.add2(a.read, b.read, p, into: got.pointer)
+                #expect(got.array == expected.array, "\(kernels) add2 \(count) extreme \(extreme)")
+                kernels.add2(a.read, b.read, p, into: a.pointer)
+                #expect(a.array == expected.array, "\(kernels) add2 in place \(count) extreme \(extreme)")
+            }
+        }
+    }
 }
 
 @Suite(.enabled(if: Kernels.avx2.isSupported, KernelChecks.skipReason(.avx2)))

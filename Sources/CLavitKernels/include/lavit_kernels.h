@@ -83,6 +83,29 @@ void lavit_gemm16(
     const int16_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *plan, size_t o_begin,
     size_t o_end, int8_t *y, size_t y_stride, void *scratch);
 
+/// QUANT.md kernel 3's parameters: `.g`, `.bb` and `.p = [z_in, E, shift, z_out]`.
+typedef struct {
+    const int32_t *gain;
+    const int64_t *bias;
+    int64_t zero_in, epsilon, shift, zero_out;
+    size_t channels;
+} lavit_layernorm_params;
+
+/// QUANT.md kernel 4's `.p = [z_a, z_b, z_out, M_a, M_b, n]`.
+typedef struct {
+    int64_t zero_a, zero_b, zero_out, multiplier_a, multiplier_b, shift;
+} lavit_add2_params;
+
+/// Layernorm over `rows` rows of `channels` (kernel 3); `y` must not overlap `x`.
+void lavit_layernorm(int variant, const lavit_layernorm_params *p, const int8_t *x, size_t rows, int8_t *y);
+
+/// Softmax over `rows` rows of `cols` scores with the 256-entry table (kernel 6).
+void lavit_softmax(int variant, const int8_t *a, size_t rows, size_t cols, const int32_t *table, int16_t *p);
+
+/// `y = sat8(z_out + RS((a - z_a) M_a + (b - z_b) M_b, n))` over `count` elements (kernel 4);
+/// `y` may be `a` or `b`, element for element.
+void lavit_add2(int variant, const lavit_add2_params *p, const int8_t *a, const int8_t *b, size_t count, int8_t *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,5 +17,8 @@ long lavit_free_count(void);
 size_t lavit_alloc_largest(void);
 /// Sets the counters of the calling thread to zero.
 void lavit_alloc_count_reset(void);
+/// Allocating calls made by every thread of the process since it started, for benchmarks that run
+/// alone in their process and use several threads.
+long lavit_alloc_count_process(void);
 
 #endif
