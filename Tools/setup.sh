@@ -15,6 +15,9 @@ packages=(
     python3-pil           # Tools/make_image_fixtures.py: writes the JPEG fixtures, decodes references
     dataset-fashion-mnist # the real labelled data the default model is trained on
     socat                 # tests read lavitd's socket as a user would
+    gcc-aarch64-linux-gnu # with libc6-dev-arm64-cross: clang cross-compiles the AArch64 kernels
+    libc6-dev-arm64-cross #   (Tests/AArch64Harness) against Debian's arm64 libc
+    qemu-user             # qemu-aarch64 runs them, with and without the dot-product extension
 )
 
 [ $# -eq 0 ] || packages=("$@")
