@@ -35,7 +35,7 @@ public enum Kernels: String, CaseIterable, Sendable {
             #endif
         case .neon, .neonDot:
             #if arch(arm64)
-            return "this CPU lacks the dot-product extension"
+            return self == .neon ? "this CPU lacks Advanced SIMD" : "this CPU lacks the dot-product extension"
             #else
             return "an AArch64 variant; this is not an AArch64 machine (tested under qemu-aarch64 instead)"
             #endif

@@ -35,6 +35,7 @@ int lavit_variant_supported(int variant);
 /// A prepared GEMM: `y[n, o] = sat8(z + RS((sum_k w[o, k] x[n, k] + b[o]) m[o], s[o]))`, RS the
 /// rounding shift of QUANT.md. Filled by `lavit_prepare*`; the caller may then set
 /// `zero_point` and, for uniform requantization (qk, pv), `multiplier_uniform`/`shift_uniform`.
+/// Every multiplier is in [0, 2^31) and every shift in 1...62, as the loader checks.
 typedef struct {
     const void *weights;         // the variant's layout
     const int32_t *bias;         // per output, padded to whole blocks, corrected as the variant needs
@@ -78,7 +79,8 @@ void lavit_gemm(
     size_t o_end, int8_t *y, size_t y_stride, void *scratch);
 
 /// As `lavit_gemm` with int16 activations in [0, 32767] (softmax probabilities); the plan comes
-/// from `lavit_prepare16_transposed`.
+/// from `lavit_prepare16_transposed`. Depth (keys) at most 512, so `depth * 32767 * 128` fits the
+/// int32 accumulators (TensorResolver.pvKeys).
 void lavit_gemm16(
     const int16_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *plan, size_t o_begin,
     size_t o_end, int8_t *y, size_t y_stride, void *scratch);
