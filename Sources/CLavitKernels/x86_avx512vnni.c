@@ -65,10 +65,14 @@ INLINE int32_t load32(const void *p) {
 }
 
 /// One block's requantization constants, loaded once for all the rows of a tile: even and odd
-/// outputs sit in the low halves of int64 lanes, each with its shift and `2^(s-1)`.
+/// outputs sit in the low halves of int64 lanes, each with its shift and `2^(s-1)`. When every
+/// shift is at least 33 (the usual case: multipliers are normalised to [2^30, 2^31)), RS needs
+/// only the high halves of the products: for s >= 33,
+/// `(P + 2^(s-1)) >> s == (hi32(P) + 2^(s-33)) >> (s - 32)` exactly, in int32 lanes.
 typedef struct {
-    __m512i bias, m_even, m_odd, s_even, s_odd, round_even, round_odd;
+    __m512i bias, m_even, m_odd, s_even, s_odd, round_even, round_odd, s_high, round_high, zero_point32;
     __m128i zero_point;
+    int high;
 } epilogue;
 
 INLINE TARGET epilogue load_epilogue(const lavit_gemm_plan *p, size_t o) {
@@ -84,6 +88,11 @@ INLINE TARGET epilogue load_epilogue(const lavit_gemm_plan *p, size_t o) {
     e.round_even = _mm512_sllv_epi64(one, _mm512_sub_epi64(e.s_even, one));
     e.round_odd = _mm512_sllv_epi64(one, _mm512_sub_epi64(e.s_odd, one));
     e.zero_point = _mm_set1_epi16((int16_t)p->zero_point);
+    const __m512i thirty_two = _mm512_set1_epi32(32), one32 = _mm512_set1_epi32(1);
+    e.s_high = _mm512_sub_epi32(s, thirty_two);
+    e.round_high = _mm512_sllv_epi32(one32, _mm512_sub_epi32(e.s_high, one32));
+    e.zero_point32 = _mm512_set1_epi32(p->zero_point);
+    e.high = _mm512_cmpgt_epi32_mask(s, thirty_two) == 0xffff;
     return e;
 }
 
@@ -92,6 +101,13 @@ INLINE TARGET epilogue load_epilogue(const lavit_gemm_plan *p, size_t o) {
 /// is far outside int8 either way, so the result is the same as in int64.
 INLINE TARGET __m128i requantize(__m512i acc, const epilogue *e) {
     acc = _mm512_add_epi32(acc, e->bias);
+    if (e->high) {
+        __m512i pe = _mm512_mul_epi32(acc, e->m_even);
+        __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), e->m_odd);
+        __m512i high = _mm512_mask_blend_epi32(0xaaaa, _mm512_srli_epi64(pe, 32), po);
+        __m512i r = _mm512_srav_epi32(_mm512_add_epi32(high, e->round_high), e->s_high);
+        return _mm512_cvtsepi32_epi8(_mm512_add_epi32(r, e->zero_point32));
+    }
     __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(acc, e->m_even), e->round_even);
     __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), e->m_odd), e->round_odd);
     __m128i even = _mm512_cvtsepi64_epi16(_mm512_srav_epi64(pe, e->s_even));

@@ -270,10 +270,11 @@ final class RandomGemm {
             let magnitude = limit > 0 ? Int64(rng.next() % UInt64(limit + 1)) : 0
             bias.append(Int32(extreme ? (rng.next() % 2 == 0 ? limit : -limit) : (rng.next() % 2 == 0 ? magnitude : -magnitude)))
         }
-        // Shifts that leave most outputs unsaturated, and now and then the extremes of 1...62.
+        // Shifts that leave most outputs unsaturated (all above 32, as a quantizer's are), or with
+        // `extreme` now and then the ends of 1...62: kernels may take a shortcut for the first.
         let typical = 30 + Int32((64 - UInt64(depth).leadingZeroBitCount) / 2) + 8
         let shift = (0..<outputs).map { _ -> Int32 in
-            switch rng.next() % 8 {
+            switch extreme ? rng.next() % 8 : 7 {
             case 0: 1
             case 1: 62
             default: typical + Int32(rng.next() % 5) - 2
