@@ -411,6 +411,8 @@ def main() -> None:
     parser.add_argument("--command", required=True, help="the command line, for the report")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if any(int(rounds) < 1 or int(per_round) < 1 for *_, rounds, per_round in args.model):
+        parser.error("rounds and inferences per round must be at least 1")
     if not args.lavit_bench.is_file():
         raise SystemExit(f"{args.lavit_bench}: not found (swift build -c release --product lavit-bench)")
     # torch only exports; without its thread pool nothing of it can run during the timing.

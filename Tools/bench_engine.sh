@@ -23,9 +23,9 @@ build=1
 out=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        --rounds) rounds="$2"; shift 2 ;;
+        --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
         --skip-lavit-t) lavit_t=0; shift ;;
-        --out) case "$2" in /*) out=(--out "$2") ;; *) out=(--out "$start_dir/$2") ;; esac; shift 2 ;;
+        --out) case "${2:?--out needs a file}" in /*) out=(--out "$2") ;; *) out=(--out "$start_dir/$2") ;; esac; shift 2 ;;
         --no-build) build=0; shift ;;
         *) echo "usage: bash Tools/bench_engine.sh [--rounds N] [--skip-lavit-t] [--out FILE.md] [--no-build]" >&2; exit 2 ;;
     esac

@@ -90,6 +90,29 @@ INLINE void add2(const lavit_add2_params *p, const int8_t *a, const int8_t *b, s
     }
 }
 
+/// The attention residual's 1x1 conv over heads, in the score maps' own layout:
+/// `y[o][n] = sat8(z + RS((sum_i w[o][i] x[i][n] + b[o]) m[o], s[o]))`, `x` and `y` rows of
+/// `count` cells at their strides. Accumulators cover a chunk of cells at a time, so the loops run
+/// along cells, where the vectors are; the load-time bound keeps every sum within int32.
+INLINE void mix(const lavit_mix_params *p, const int8_t *restrict x, size_t x_stride, size_t count, int8_t *restrict y, size_t y_stride) {
+    enum { CHUNK = 256 };
+    int32_t acc[CHUNK];
+    for (size_t start = 0; start < count; start += CHUNK) {
+        const size_t n = count - start < CHUNK ? count - start : CHUNK;
+        for (size_t o = 0; o < p->outputs; o++) {
+            for (size_t j = 0; j < n; j++) acc[j] = p->bias[o];
+            for (size_t i = 0; i < p->inputs; i++) {
+                const int32_t w = p->weights[o * p->inputs + i];
+                const int8_t *row = x + i * x_stride + start;
+                for (size_t j = 0; j < n; j++) acc[j] += w * row[j];
+            }
+            const int64_t m = p->multiplier[o], s = p->shift[o];
+            int8_t *out = y + o * y_stride + start;
+            for (size_t j = 0; j < n; j++) out[j] = sat8(p->zero_point + rs(acc[j] * m, s));
+        }
+    }
+}
+
 /// `y[i] = table[x[i] + 128]`; `y` may be `x`.
 INLINE void lookup(const int8_t *x, const int8_t *table, size_t count, int8_t *y) {
     for (size_t i = 0; i < count; i++) y[i] = table[x[i] + 128];
@@ -119,6 +142,8 @@ AVX2 static void layernorm_avx2(const lavit_layernorm_params *p, const int8_t *x
 AVX512 static void layernorm_avx512(const lavit_layernorm_params *p, const int8_t *x, size_t rows, int8_t *y) { layernorm(p, x, rows, y); }
 AVX2 static void softmax_avx2(const int8_t *a, size_t rows, size_t cols, const int32_t *t, int16_t *p) { softmax(a, rows, cols, t, p); }
 AVX512 static void softmax_avx512(const int8_t *a, size_t rows, size_t cols, const int32_t *t, int16_t *p) { softmax(a, rows, cols, t, p); }
+AVX2 static void mix_avx2(const lavit_mix_params *p, const int8_t *x, size_t xs, size_t n, int8_t *y, size_t ys) { mix(p, x, xs, n, y, ys); }
+AVX512 static void mix_avx512(const lavit_mix_params *p, const int8_t *x, size_t xs, size_t n, int8_t *y, size_t ys) { mix(p, x, xs, n, y, ys); }
 AVX2 static void add2_avx2(const lavit_add2_params *p, const int8_t *a, const int8_t *b, size_t n, int8_t *y) { add2(p, a, b, n, y); }
 AVX512 static void add2_avx512(const lavit_add2_params *p, const int8_t *a, const int8_t *b, size_t n, int8_t *y) { add2(p, a, b, n, y); }
 #endif
@@ -156,4 +181,13 @@ void lavit_lookup(int variant, const int8_t *x, const int8_t *table, size_t coun
 #endif
     (void)variant;
     lookup(x, table, count, y);
+}
+
+void lavit_mix_heads(int variant, const lavit_mix_params *p, const int8_t *x, size_t x_stride, size_t count, int8_t *y, size_t y_stride) {
+#if defined(__x86_64__)
+    if (variant == LAVIT_VARIANT_AVX512VNNI) return mix_avx512(p, x, x_stride, count, y, y_stride);
+    if (variant == LAVIT_VARIANT_AVX2) return mix_avx2(p, x, x_stride, count, y, y_stride);
+#endif
+    (void)variant;
+    mix(p, x, x_stride, count, y, y_stride);
 }

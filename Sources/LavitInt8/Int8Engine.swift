@@ -21,11 +21,17 @@ public final class Int8Engine {
     private let layout: ArenaLayout
     private let buffers: Buffers
     private let pool: WorkerPool
-    /// The layer the pool is splitting (see `split`).
+    /// The layer the pool is splitting (see `split`), and into how many shares.
     private var work = Work.none
+    private var shares = 1
+    private let parallelWork: Int
 
-    public init(model: Int8Model, threads: Int = 1) throws(Int8EngineError) {
+    /// `parallelWork`: work (about MACs) below which a layer runs on the calling thread alone,
+    /// because handing a share to a worker costs a few microseconds; tests set 0 to split every
+    /// layer.
+    public init(model: Int8Model, threads: Int = 1, parallelWork: Int = Int8Engine.defaultParallelWork) throws(Int8EngineError) {
         precondition(threads >= 1, "an engine needs at least one thread")
+        self.parallelWork = parallelWork
         let layout = model.arena(threads: threads)
         var pointer: UnsafeMutableRawPointer?
         guard posix_memalign(&pointer, ArenaLayout.alignment, layout.byteCount) == 0, let pointer else {
@@ -200,7 +206,8 @@ public final class Int8Engine {
     }
 
     /// `A = add2(A, gemm pw (dwconv2 dw (S_{m-1})))`. The 1x1 conv mixes heads, so its GEMM runs on
-    /// rows (N Nk) x h_{m-1}: the conv output is transposed to that layout and the result back.
+    /// rows (N Nk) x h_{m-1}: the reference transposes the conv output to that layout and the result
+    /// back; the SIMD variants mix the heads in place (`Kernels.mixHeads`), with the same numbers.
     private func addResidual(
         _ residual: ResidualPlan, _ arAdd: Add2Parameters, stage: StagePlan, block i: Int,
         previous: UnsafeMutableBufferPointer<Int8>, into scores: UnsafeMutableBufferPointer<Int8>,
@@ -214,9 +221,13 @@ public final class Int8Engine {
             view(previous, p.heads * p.tokens * p.keys), height: p.height, width: p.width, keys: g.keys,
             residual.dw, into: b.scratchA)
         tap(observe, .attentionResidualDW, m, nil, b.scratchA, Int8TapShape(p.heads, g.tokens, g.keys))
-        ScalarKernels.transpose(view(b.scratchA, p.heads * cells), batches: 1, rows: p.heads, cols: cells, into: b.scratchB)
-        gemm(b.scratchB, rows: cells, residual.pw, into: b.scratchA)
-        ScalarKernels.transpose(view(b.scratchA, cells * g.heads), batches: 1, rows: cells, cols: g.heads, into: b.scratchB)
+        if kernels == .scalar {
+            ScalarKernels.transpose(view(b.scratchA, p.heads * cells), batches: 1, rows: p.heads, cols: cells, into: b.scratchB)
+            gemm(b.scratchB, rows: cells, residual.pw, into: b.scratchA)
+            ScalarKernels.transpose(view(b.scratchA, cells * g.heads), batches: 1, rows: cells, cols: g.heads, into: b.scratchB)
+        } else {
+            split(.mix(x: view(b.scratchA, p.heads * cells), count: cells, p: residual.pw, y: b.scratchB), work: cells * g.heads * p.heads)
+        }
         tap(observe, .attentionResidual, m, nil, b.scratchB, Int8TapShape(g.heads, g.tokens, g.keys))
         add2(view(scores), view(b.scratchB, scores.count), arAdd, into: scores)
         tap(observe, .arAdd, m, i, scores, Int8TapShape(g.heads, g.tokens, g.keys))
@@ -245,33 +256,34 @@ public final class Int8Engine {
         let threads = pool.threadCount
         let byRows = rows >= Self.rowsPerThread * threads
         let blocks = (p.outputs + kernels.outputBlock - 1) / kernels.outputBlock
-        let shares = byRows ? threads : min(threads, blocks)
-        split(.gemm(x: view(x, rows * p.depth), rows: rows, p: p, y: y, byRows: byRows, shares: shares), tasks: shares)
+        split(
+            .gemm(x: view(x, rows * p.depth), rows: rows, p: p, y: y, byRows: byRows), work: rows * p.depth * p.outputs,
+            most: byRows ? threads : blocks)
     }
 
     private func layerNorm(
         _ x: UnsafeMutableBufferPointer<Int8>, rows: Int, _ p: LayerNormParameters, into y: UnsafeMutableBufferPointer<Int8>
     ) {
-        split(.layerNorm(x: view(x, rows * p.channels), rows: rows, p: p, y: y), tasks: pool.threadCount)
+        split(.layerNorm(x: view(x, rows * p.channels), rows: rows, p: p, y: y), work: rows * p.channels * 16)
     }
 
     private func softmax(
         _ a: UnsafeMutableBufferPointer<Int8>, rows: Int, cols: Int, _ exp: UnsafeBufferPointer<Int32>,
         into p: UnsafeMutableBufferPointer<Int16>
     ) {
-        split(.softmax(a: view(a, rows * cols), rows: rows, cols: cols, exp: exp, p: p), tasks: pool.threadCount)
+        split(.softmax(a: view(a, rows * cols), rows: rows, cols: cols, exp: exp, p: p), work: rows * cols * 16)
     }
 
     /// `y = add2(a, b)` elementwise over `y`; `y` may be `a` (the residual adds).
     private func add2(
         _ a: UnsafeBufferPointer<Int8>, _ b: UnsafeBufferPointer<Int8>, _ p: Add2Parameters, into y: UnsafeMutableBufferPointer<Int8>
     ) {
-        split(.add2(a: a, b: b, p: p, y: y), tasks: pool.threadCount)
+        split(.add2(a: a, b: b, p: p, y: y), work: y.count * 4)
     }
 
     /// GELU by table, elementwise over `y`; `y` may be `x`.
     private func gelu(_ x: UnsafeBufferPointer<Int8>, table: UnsafeBufferPointer<Int8>, into y: UnsafeMutableBufferPointer<Int8>) {
-        split(.gelu(x: x, table: table, y: y), tasks: pool.threadCount)
+        split(.gelu(x: x, table: table, y: y), work: y.count)
     }
 
     /// qk: each head's keys laid out once, then every thread takes a share of each head's rows.
@@ -282,7 +294,7 @@ public final class Int8Engine {
         let width = shape.heads * shape.headDim
         let k = view(keys, shape.keys * width)
         for h in 0..<shape.heads { kernels.packKeys(k, stride: width, shape, r, head: h, into: buffers.packedHeads) }
-        split(.qk(q: view(q, shape.tokens * width), k: k, shape: shape, r: r, a: a), tasks: pool.threadCount)
+        split(.qk(q: view(q, shape.tokens * width), k: k, shape: shape, r: r, a: a), work: shape.scoreCount * shape.headDim)
     }
 
     /// pv: each head's values laid out once, then every thread takes a share of each head's rows.
@@ -293,14 +305,16 @@ public final class Int8Engine {
         let width = shape.heads * shape.headDim
         let v = view(values, shape.keys * width)
         for h in 0..<shape.heads { kernels.packValues(v, stride: width, shape, r, head: h, into: buffers.packedHeads) }
-        split(.pv(p: view(p, shape.scoreCount), v: v, shape: shape, r: r, o: o), tasks: pool.threadCount)
+        split(.pv(p: view(p, shape.scoreCount), v: v, shape: shape, r: r, o: o), work: shape.scoreCount * shape.headDim)
     }
 
-    /// Runs `work` as `tasks` shares on the pool. The pool takes a C function and this engine as
-    /// its context, so handing out a layer allocates nothing.
-    private func split(_ work: Work, tasks: Int) {
+    /// Runs `work` in shares on the pool: one per thread, at most `most`, and one alone when the
+    /// layer's `work` (about MACs) is too little to repay handing it out. The pool takes a C
+    /// function and this engine as its context, so handing out a layer allocates nothing.
+    private func split(_ work: Work, work amount: Int, most: Int = .max) {
         self.work = work
-        pool.run(tasks: tasks, context: Unmanaged.passUnretained(self).toOpaque()) { context, t in
+        shares = amount < parallelWork ? 1 : min(pool.threadCount, most)
+        pool.run(tasks: shares, context: Unmanaged.passUnretained(self).toOpaque()) { context, t in
             Unmanaged<Int8Engine>.fromOpaque(context!).takeUnretainedValue().runShare(t)
         }
     }
@@ -309,7 +323,7 @@ public final class Int8Engine {
     private func runShare(_ t: Int) {
         let k = kernels
         switch work {
-        case .gemm(let x, let rows, let p, let y, let byRows, let shares):
+        case .gemm(let x, let rows, let p, let y, let byRows):
             if byRows {
                 let share = Self.share(rows, t, shares)
                 guard !share.isEmpty else { return }
@@ -326,20 +340,20 @@ public final class Int8Engine {
                     into: y, stride: p.outputs, scratch: scratch(t))
             }
         case .layerNorm(let x, let rows, let p, let y):
-            let share = Self.share(rows, t, pool.threadCount)
+            let share = Self.share(rows, t, shares)
             guard !share.isEmpty else { return }
             let c = p.channels
             k.layerNorm(
                 UnsafeBufferPointer(rebasing: x[share.lowerBound * c..<share.upperBound * c]), rows: share.count, p,
                 into: UnsafeMutableBufferPointer(rebasing: y[share.lowerBound * c..<share.upperBound * c]))
         case .softmax(let a, let rows, let cols, let exp, let p):
-            let share = Self.share(rows, t, pool.threadCount)
+            let share = Self.share(rows, t, shares)
             guard !share.isEmpty else { return }
             k.softmax(
                 UnsafeBufferPointer(rebasing: a[share.lowerBound * cols..<share.upperBound * cols]), rows: share.count, cols: cols,
                 exp: exp, into: UnsafeMutableBufferPointer(rebasing: p[share.lowerBound * cols..<share.upperBound * cols]))
         case .qk(let q, let keys, let shape, let r, let a):
-            let rows = Self.share(shape.tokens, t, pool.threadCount)
+            let rows = Self.share(shape.tokens, t, shares)
             guard !rows.isEmpty else { return }
             let width = shape.heads * shape.headDim
             for h in 0..<shape.heads {
@@ -348,7 +362,7 @@ public final class Int8Engine {
                     into: a, scratch: scratch(t))
             }
         case .pv(let p, let v, let shape, let r, let o):
-            let rows = Self.share(shape.tokens, t, pool.threadCount)
+            let rows = Self.share(shape.tokens, t, shares)
             guard !rows.isEmpty else { return }
             let width = shape.heads * shape.headDim
             for h in 0..<shape.heads {
@@ -357,15 +371,19 @@ public final class Int8Engine {
                     into: o, stride: width, scratch: scratch(t))
             }
         case .add2(let a, let b, let p, let y):
-            let share = Self.share(y.count, t, pool.threadCount)
+            let share = Self.share(y.count, t, shares)
             guard !share.isEmpty else { return }
             k.add2(
                 UnsafeBufferPointer(rebasing: a[share]), UnsafeBufferPointer(rebasing: b[share]), p,
                 into: UnsafeMutableBufferPointer(rebasing: y[share]))
         case .gelu(let x, let table, let y):
-            let share = Self.share(y.count, t, pool.threadCount)
+            let share = Self.share(y.count, t, shares)
             guard !share.isEmpty else { return }
             k.gelu(UnsafeBufferPointer(rebasing: x[share]), table: table, into: UnsafeMutableBufferPointer(rebasing: y[share]))
+        case .mix(let x, let count, let p, let y):
+            let cells = Self.share(count, t, shares)
+            guard !cells.isEmpty else { return }
+            k.mixHeads(x, count: count, p, cells: cells, into: y)
         case .none:
             break
         }
@@ -373,6 +391,9 @@ public final class Int8Engine {
 
     /// Rows per thread below which a GEMM splits its output channels instead.
     private static let rowsPerThread = 32
+
+    /// The default `parallelWork`: about 50 microseconds of a small layer's work.
+    public static let defaultParallelWork = 1 << 18
 
     /// Share `t` of `count` items split evenly over `parts`.
     private static func share(_ count: Int, _ t: Int, _ parts: Int) -> Range<Int> {
@@ -408,13 +429,14 @@ private func prefix<T>(_ buffer: UnsafeMutableBufferPointer<T>, _ count: Int) ->
 /// A layer as the pool splits it: its operands, read by every share.
 private enum Work {
     case none
-    case gemm(x: UnsafeBufferPointer<Int8>, rows: Int, p: GemmParameters, y: UnsafeMutableBufferPointer<Int8>, byRows: Bool, shares: Int)
+    case gemm(x: UnsafeBufferPointer<Int8>, rows: Int, p: GemmParameters, y: UnsafeMutableBufferPointer<Int8>, byRows: Bool)
     case layerNorm(x: UnsafeBufferPointer<Int8>, rows: Int, p: LayerNormParameters, y: UnsafeMutableBufferPointer<Int8>)
     case softmax(a: UnsafeBufferPointer<Int8>, rows: Int, cols: Int, exp: UnsafeBufferPointer<Int32>, p: UnsafeMutableBufferPointer<Int16>)
     case qk(q: UnsafeBufferPointer<Int8>, k: UnsafeBufferPointer<Int8>, shape: AttentionShape, r: Requantization, a: UnsafeMutableBufferPointer<Int8>)
     case pv(p: UnsafeBufferPointer<Int16>, v: UnsafeBufferPointer<Int8>, shape: AttentionShape, r: Requantization, o: UnsafeMutableBufferPointer<Int8>)
     case add2(a: UnsafeBufferPointer<Int8>, b: UnsafeBufferPointer<Int8>, p: Add2Parameters, y: UnsafeMutableBufferPointer<Int8>)
     case gelu(x: UnsafeBufferPointer<Int8>, table: UnsafeBufferPointer<Int8>, y: UnsafeMutableBufferPointer<Int8>)
+    case mix(x: UnsafeBufferPointer<Int8>, count: Int, p: GemmParameters, y: UnsafeMutableBufferPointer<Int8>)
 }
 
 /// The arena's regions as typed buffers (see `ArenaLayout`).

@@ -52,9 +52,7 @@ public final class Int8Model: @unchecked Sendable {
         sourceSHA256 = metadata.sourceSHA256
         var plan = try Plan(config: metadata.config, geometry: stages, tensors: TensorResolver(file: modelFile))
         var bytes = 0
-        plan.forEachGemm { p in
-            if kernels.worthPreparing(p) { bytes += Self.aligned(kernels.preparedByteCount(p)) }
-        }
+        plan.forEachGemm { bytes += Self.aligned(kernels.preparedByteCount($0)) }
         var storage: UnsafeMutableRawPointer?
         if bytes > 0 {
             guard posix_memalign(&storage, Kernels.alignment, bytes) == 0, let storage else {
@@ -62,7 +60,6 @@ public final class Int8Model: @unchecked Sendable {
             }
             var offset = 0
             plan.forEachGemm { p in
-                guard kernels.worthPreparing(p) else { return }
                 kernels.prepare(&p, storage: storage + offset)
                 offset += Self.aligned(kernels.preparedByteCount(p))
             }

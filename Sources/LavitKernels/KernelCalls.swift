@@ -7,8 +7,7 @@ import CLavitKernels
 extension Kernels {
     /// Rows of `x` (row `n` at `n * xStride`) times `p`, output channels `outputs` only (starting
     /// on `outputBlock`), into `y` (row `n` at `n * yStride`, channel `o` at `o`). `scratch`: this
-    /// thread's `scratchByteCount(depth: p.depth)` bytes. Weights left unprepared (see
-    /// `worthPreparing`) run the scalar reference.
+    /// thread's `scratchByteCount(depth: p.depth)` bytes.
     public func gemm(
         _ x: UnsafeBufferPointer<Int8>, rows: Int, stride xStride: Int, _ p: GemmParameters, outputs: Range<Int>,
         into y: UnsafeMutableBufferPointer<Int8>, stride yStride: Int, scratch: UnsafeMutableRawPointer?
@@ -17,7 +16,7 @@ extension Kernels {
         precondition(outputs.lowerBound % outputBlock == 0, "gemm share starts inside a block")
         precondition(xStride >= p.depth && yStride >= p.outputs, "gemm strides too small")
         precondition(x.count >= (rows - 1) * xStride + p.depth && y.count >= (rows - 1) * yStride + p.outputs, "gemm buffers too short")
-        if self == .scalar || p.prepared == nil {
+        if self == .scalar {
             let whole = outputs == 0..<p.outputs
             ScalarKernels.gemm(
                 x, rows: rows, stride: xStride, whole ? p : p.outputs(outputs),
@@ -25,15 +24,11 @@ extension Kernels {
             return
         }
         guard var plan = p.prepared?.plan, plan.variant == variantID else {
-            preconditionFailure("gemm weights prepared for another variant than \(self)")
+            preconditionFailure("gemm weights not prepared for \(self)")
         }
         lavit_gemm(
             x.baseAddress, rows, xStride, &plan, outputs.lowerBound, outputs.upperBound, y.baseAddress, yStride, scratch)
     }
-
-    /// Whether `p` gains from the variant's layout: a GEMM of depth below 8 (the attention
-    /// residual's 1x1 conv over heads) has too little work per row for a SIMD tile's fixed cost.
-    public func worthPreparing(_ p: GemmParameters) -> Bool { self != .scalar && p.depth >= 8 }
 
     /// Bytes of one head's laid-out keys or values (`packKeys`, `packValues`) for `shape`.
     public func packedHeadByteCount(_ shape: AttentionShape) -> Int {
@@ -172,5 +167,25 @@ extension Kernels {
         precondition(table.count == 256, "gelu table has \(table.count) entries, expected 256")
         precondition(x.count >= y.count, "gelu input too short")
         lavit_lookup(variantID, x.baseAddress, table.baseAddress, y.count, y.baseAddress)
+    }
+}
+
+extension Kernels {
+    /// The attention residual's 1x1 conv over heads on score maps laid out heads first: `x` is
+    /// (p.depth, count) and `y` (p.outputs, count), cells `cells` only. The same numbers as the
+    /// scalar reference's GEMM on the transposed maps, without the transposes. SIMD variants only:
+    /// the scalar reference is that GEMM.
+    public func mixHeads(
+        _ x: UnsafeBufferPointer<Int8>, count: Int, _ p: GemmParameters, cells: Range<Int>,
+        into y: UnsafeMutableBufferPointer<Int8>
+    ) {
+        precondition(self != .scalar, "the scalar reference mixes heads with transposes and its GEMM")
+        precondition(cells.lowerBound >= 0 && cells.upperBound <= count && !cells.isEmpty, "mix share out of range")
+        precondition(x.count >= p.depth * count && y.count >= p.outputs * count, "mix buffers too short")
+        var params = lavit_mix_params(
+            weights: p.weights.baseAddress, bias: p.bias.baseAddress, multiplier: p.multiplier.baseAddress,
+            shift: p.shift.baseAddress, zero_point: Int32(p.zeroPoint), inputs: p.depth, outputs: p.outputs)
+        lavit_mix_heads(
+            variantID, &params, x.baseAddress! + cells.lowerBound, count, cells.count, y.baseAddress! + cells.lowerBound, count)
     }
 }

@@ -14,7 +14,7 @@ import LavitTestSupport
         for config in Int8Golden.configs { engines.append(try Int8Engine(modelFile: Int8Golden.model(config))) }
         // With a pool the caller's share must not allocate either (workers are counted by the
         // benchmark, whose counter is process-wide).
-        engines.append(try Int8Engine(modelFile: SyntheticModel.modelFile(SyntheticConfigs.multi), threads: 2))
+        engines.append(try Int8Engine(model: Int8Model(modelFile: SyntheticModel.modelFile(SyntheticConfigs.multi)), threads: 2, parallelWork: 0))
         return engines
     }
 

@@ -20,7 +20,8 @@ enum GoldenTests {
     }
 
     static func bitExact(config: String, kernels: Kernels, threads: Int) throws {
-        let engine = try Int8Engine(modelFile: Int8Golden.model(config), kernels: kernels, threads: threads)
+        let engine = try Int8Engine(
+            model: Int8Model(modelFile: Int8Golden.model(config), kernels: kernels), threads: threads, parallelWork: 0)
         let golden = try Int8Golden.vectors(config)
         let c = engine.model.config
         // The stage outputs, scores and probabilities recorded for `input`.

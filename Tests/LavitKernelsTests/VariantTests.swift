@@ -7,7 +7,7 @@ import Testing
 /// machine cannot run is skipped with the reason (AArch64 variants run under qemu-aarch64 in
 /// `AArch64KernelTests` instead).
 enum KernelChecks {
-    static let names = ["gemm", "qk", "pv", "layernorm", "softmax", "add2", "gelu"]
+    static let names = ["gemm", "qk", "pv", "layernorm", "softmax", "add2", "gelu", "mix"]
 
     static func run(_ name: String, _ kernels: Kernels) throws {
         switch name {
@@ -18,6 +18,7 @@ enum KernelChecks {
         case "softmax": softmaxMatchesReference(kernels: kernels)
         case "add2": add2MatchesReference(kernels: kernels)
         case "gelu": geluMatchesReference(kernels: kernels)
+        case "mix": mixMatchesReference(kernels: kernels)
         default: Issue.record("no kernel check named \(name)")
         }
     }
@@ -220,6 +221,32 @@ enum KernelChecks {
             #expect(got.array == expected.array, "\(kernels) gelu \(count)")
             kernels.gelu(x.read, table: table.read, into: x.pointer)
             #expect(x.array == expected.array, "\(kernels) gelu in place \(count)")
+        }
+    }
+
+    /// The attention residual's head mixing against the reference's transpose, GEMM, transpose;
+    /// whole and in shares of cells.
+    static func mixMatchesReference(kernels: Kernels) {
+        var rng = SplitMix64(seed: 48)
+        for (inputs, outputs, count) in [(1, 1, 1), (1, 2, 300), (2, 5, 257), (5, 8, 1000), (3, 3, 49)] {
+            for extreme in [false, true] {
+                let layer = RandomGemm(rng: &rng, outputs: outputs, depth: inputs, extreme: extreme)
+                let x = Buffer<Int8>((0..<(inputs * count)).map { _ in extreme ? [-128, 127][Int(rng.next() % 2)] : rng.int8() })
+                let rows = Buffer<Int8>(repeating: 0, count: inputs * count)
+                let products = Buffer<Int8>(repeating: 0, count: outputs * count)
+                let expected = Buffer<Int8>(repeating: 0, count: outputs * count)
+                ScalarKernels.transpose(x.read, batches: 1, rows: inputs, cols: count, into: rows.pointer)
+                ScalarKernels.gemm(rows.read, rows: count, stride: inputs, layer.parameters, into: products.pointer, stride: outputs)
+                ScalarKernels.transpose(products.read, batches: 1, rows: count, cols: outputs, into: expected.pointer)
+                let got = Buffer<Int8>(repeating: 0, count: outputs * count)
+                kernels.mixHeads(x.read, count: count, layer.parameters, cells: 0..<count, into: got.pointer)
+                #expect(got.array == expected.array, "\(kernels) mix \(inputs) -> \(outputs) x \(count) extreme \(extreme)")
+                let shares = Buffer<Int8>(repeating: 0, count: outputs * count)
+                for cells in [0..<count / 3, count / 3..<count] where !cells.isEmpty {
+                    kernels.mixHeads(x.read, count: count, layer.parameters, cells: cells, into: shares.pointer)
+                }
+                #expect(shares.array == expected.array, "\(kernels) mix in shares \(inputs) -> \(outputs) x \(count)")
+            }
         }
     }
 }

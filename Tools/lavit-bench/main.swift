@@ -72,10 +72,16 @@ func pixels(_ count: Int) -> [UInt8] {
     }
 }
 
+/// VmHWM of this process: getrusage's peak would carry the spawning process's over exec.
 func peakRSSKiB() -> Int {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return usage.ru_maxrss
+    guard let file = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix("VmHWM:") { return Int(text.filter(\.isNumber)) ?? 0 }
+    }
+    return 0
 }
 
 let usage = "usage: lavit-bench --model FILE.lvt [--threads N] [--kernels NAME] | --float CHECKPOINT"

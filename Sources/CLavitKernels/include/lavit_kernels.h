@@ -108,6 +108,20 @@ void lavit_softmax(int variant, const int8_t *a, size_t rows, size_t cols, const
 /// `y` may be `a` or `b`, element for element.
 void lavit_add2(int variant, const lavit_add2_params *p, const int8_t *a, const int8_t *b, size_t count, int8_t *y);
 
+/// A GEMM over few channels laid out channels-first: the attention residual's 1x1 conv over
+/// heads, `weights` int8 [outputs, inputs] as the file stores them.
+typedef struct {
+    const int8_t *weights;
+    const int32_t *bias, *multiplier, *shift;
+    int32_t zero_point;
+    size_t inputs, outputs;
+} lavit_mix_params;
+
+/// `y[o][n] = sat8(z + RS((sum_i w[o][i] x[i][n] + b[o]) m[o], s[o]))` for `n < count`, row `i`
+/// of `x` at `x + i * x_stride`, row `o` of `y` at `y + o * y_stride`; `y` must not overlap `x`.
+/// The caller guarantees the GEMM's int32 bound (`128 sum|w| + |b| < 2^31`).
+void lavit_mix_heads(int variant, const lavit_mix_params *p, const int8_t *x, size_t x_stride, size_t count, int8_t *y, size_t y_stride);
+
 /// `y[i] = table[x[i] + 128]` over `count` elements (kernel 8, GELU); `y` may be `x`.
 void lavit_lookup(int variant, const int8_t *x, const int8_t *table, size_t count, int8_t *y);
 
