@@ -106,11 +106,11 @@ public final class Int8Engine {
         let (n, c, m) = (g.tokens, g.dim, g.index)
         let b = buffers
         if m == 0 {
-            ScalarKernels.patchifyImage(
+            kernels.patchifyImage(
                 image, height: stage.inputHeight, width: stage.inputWidth, channels: g.inChannels,
                 kernel: g.embedKernel, into: b.patches)
         } else {
-            ScalarKernels.patchify(
+            kernels.patchify(
                 view(b.residual, stage.inputHeight * stage.inputWidth * g.inChannels),
                 height: stage.inputHeight, width: stage.inputWidth, channels: g.inChannels,
                 kernel: g.embedKernel, into: b.patches)
@@ -143,7 +143,7 @@ public final class Int8Engine {
         tap(observe, .norm1, m, i, b.tokensA, tokens)
         var ur = b.tokensA
         if let reduction = block.reduction {
-            ScalarKernels.patchify(
+            kernels.patchify(
                 view(b.tokensA, n * c), height: g.height, width: g.width, channels: c, kernel: g.srRatio,
                 into: b.patches)
             gemm(b.patches, rows: nk, reduction.sr, into: b.reduced)

@@ -52,15 +52,15 @@ public final class Int8Model: @unchecked Sendable {
         sourceSHA256 = metadata.sourceSHA256
         var plan = try Plan(config: metadata.config, geometry: stages, tensors: TensorResolver(file: modelFile))
         var bytes = 0
-        plan.forEachGemm { bytes += Self.aligned(kernels.preparedByteCount($0)) }
+        plan.forEachGemm { p, _ in bytes += Self.aligned(kernels.preparedByteCount(p)) }
         var storage: UnsafeMutableRawPointer?
         if bytes > 0 {
             guard posix_memalign(&storage, Kernels.alignment, bytes) == 0, let storage else {
                 throw Int8EngineError(source: modelFile.source, reason: .outOfMemory(byteCount: bytes))
             }
             var offset = 0
-            plan.forEachGemm { p in
-                kernels.prepare(&p, storage: storage + offset)
+            plan.forEachGemm { p, patch in
+                kernels.prepare(&p, storage: storage + offset, patch: patch)
                 offset += Self.aligned(kernels.preparedByteCount(p))
             }
         }

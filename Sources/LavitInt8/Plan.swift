@@ -136,35 +136,37 @@ struct HeadPlan {
 }
 
 extension Plan {
-    /// Calls `body` on every weight GEMM the variants run (all but the int32 head), in plan order.
-    mutating func forEachGemm(_ body: (inout GemmParameters) -> Void) {
+    /// Calls `body` on every weight GEMM the variants run (all but the int32 head), in plan order,
+    /// with the patch geometry (grid channels, patch side) of those that run on patches.
+    mutating func forEachGemm(_ body: (inout GemmParameters, _ patch: (channels: Int, kernel: Int)?) -> Void) {
         for m in stages.indices {
-            body(&stages[m].embed)
-            if stages[m].residual != nil { body(&stages[m].residual!.pw) }
+            let g = stages[m].geometry
+            body(&stages[m].embed, (g.inChannels, g.embedKernel))
+            if stages[m].residual != nil { body(&stages[m].residual!.pw, nil) }
             for i in stages[m].blocks.indices {
-                stages[m].blocks[i].forEachGemm(body)
+                stages[m].blocks[i].forEachGemm(srPatch: (g.dim, g.srRatio), body)
             }
         }
     }
 }
 
 extension BlockPlan {
-    mutating func forEachGemm(_ body: (inout GemmParameters) -> Void) {
-        if reduction != nil { body(&reduction!.sr) }
+    mutating func forEachGemm(srPatch: (channels: Int, kernel: Int), _ body: (inout GemmParameters, _ patch: (channels: Int, kernel: Int)?) -> Void) {
+        if reduction != nil { body(&reduction!.sr, srPatch) }
         switch mixing {
         case .vanilla(var q, var k, var v, let qk, let arAdd):
-            body(&q)
-            body(&k)
-            body(&v)
+            body(&q, nil)
+            body(&k, nil)
+            body(&v, nil)
             mixing = .vanilla(q: q, k: k, v: v, qk: qk, arAdd: arAdd)
         case .less(var v, var theta, var psi):
-            body(&v)
-            body(&theta)
-            body(&psi)
+            body(&v, nil)
+            body(&theta, nil)
+            body(&psi, nil)
             mixing = .less(v: v, theta: theta, psi: psi)
         }
-        body(&proj)
-        body(&fc1)
-        body(&fc2)
+        body(&proj, nil)
+        body(&fc1, nil)
+        body(&fc2, nil)
     }
 }

@@ -189,3 +189,51 @@ extension Kernels {
             variantID, &params, x.baseAddress! + cells.lowerBound, count, cells.count, y.baseAddress! + cells.lowerBound, count)
     }
 }
+
+/// QUANT.md kernel 2 in the column order the variant's patch GEMMs were prepared for: the
+/// reference's (c, ky, kx), or for SIMD variants (ky, kx, c), where each patch is `k` runs of
+/// `k * channels` contiguous bytes copied whole.
+extension Kernels {
+    public func patchify(
+        _ x: UnsafeBufferPointer<Int8>, height: Int, width: Int, channels: Int, kernel k: Int,
+        into y: UnsafeMutableBufferPointer<Int8>
+    ) {
+        if self == .scalar { return ScalarKernels.patchify(x, height: height, width: width, channels: channels, kernel: k, into: y) }
+        copyPatches(x, height: height, width: width, channels: channels, kernel: k, into: y) { from, to, count in
+            to.update(from: from, count: count)
+        }
+    }
+
+    /// The stem's patchify: uint8 image in, `u - 128` out.
+    public func patchifyImage(
+        _ image: UnsafeBufferPointer<UInt8>, height: Int, width: Int, channels: Int, kernel k: Int,
+        into y: UnsafeMutableBufferPointer<Int8>
+    ) {
+        if self == .scalar {
+            return ScalarKernels.patchifyImage(image, height: height, width: width, channels: channels, kernel: k, into: y)
+        }
+        copyPatches(image, height: height, width: width, channels: channels, kernel: k, into: y) { from, to, count in
+            for i in 0..<count { to[i] = Int8(bitPattern: from[i] ^ 0x80) }
+        }
+    }
+
+    @inline(__always)
+    private func copyPatches<T>(
+        _ x: UnsafeBufferPointer<T>, height: Int, width: Int, channels: Int, kernel k: Int,
+        into y: UnsafeMutableBufferPointer<Int8>, _ copy: (UnsafePointer<T>, UnsafeMutablePointer<Int8>, Int) -> Void
+    ) {
+        precondition(k >= 1 && height >= k && width >= k && channels >= 1, "patchify of an empty grid")
+        precondition(x.count == height * width * channels, "patchify input is \(x.count), expected \(height)x\(width)x\(channels)")
+        let (ph, pw, run) = (height / k, width / k, k * channels)
+        precondition(y.count >= ph * pw * k * run, "patchify output too short")
+        let (source, target) = (x.baseAddress!, y.baseAddress!)
+        for py in 0..<ph {
+            for px in 0..<pw {
+                let out = (py * pw + px) * k * run
+                for ky in 0..<k {
+                    copy(source + ((py * k + ky) * width + px * k) * channels, target + out + ky * run, run)
+                }
+            }
+        }
+    }
+}

@@ -7,7 +7,7 @@ import Testing
 /// machine cannot run is skipped with the reason (AArch64 variants run under qemu-aarch64 in
 /// `AArch64KernelTests` instead).
 enum KernelChecks {
-    static let names = ["gemm", "qk", "pv", "layernorm", "softmax", "add2", "gelu", "mix"]
+    static let names = ["gemm", "qk", "pv", "layernorm", "softmax", "add2", "gelu", "mix", "patches"]
 
     static func run(_ name: String, _ kernels: Kernels) throws {
         switch name {
@@ -19,6 +19,7 @@ enum KernelChecks {
         case "add2": add2MatchesReference(kernels: kernels)
         case "gelu": geluMatchesReference(kernels: kernels)
         case "mix": mixMatchesReference(kernels: kernels)
+        case "patches": try patchGemmMatchesReference(kernels: kernels)
         default: Issue.record("no kernel check named \(name)")
         }
     }
@@ -247,6 +248,40 @@ enum KernelChecks {
                 }
                 #expect(shares.array == expected.array, "\(kernels) mix in shares \(inputs) -> \(outputs) x \(count)")
             }
+        }
+    }
+
+    /// A GEMM over patches: the variant's patchify and its reordered weights give the reference's
+    /// patchify and GEMM, for the image stem and for token grids, grids not a whole number of patches.
+    static func patchGemmMatchesReference(kernels: Kernels) throws {
+        var rng = SplitMix64(seed: 49)
+        for (height, width, channels, k, outputs) in [(4, 4, 1, 2, 5), (9, 7, 3, 4, 24), (16, 16, 64, 8, 64), (8, 8, 5, 1, 17)] {
+            let depth = channels * k * k
+            let rows = (height / k) * (width / k)
+            let layer = RandomGemm(rng: &rng, outputs: outputs, depth: depth, extreme: false)
+            var p = layer.parameters
+            let storage = AlignedBytes(kernels.preparedByteCount(p))
+            kernels.prepare(&p, storage: try #require(storage.pointer), patch: (channels, k))
+            let scratch = AlignedBytes(kernels.scratchByteCount(depth: depth))
+            let image = Buffer<UInt8>(rng.bytes(height * width * channels))
+            let grid = Buffer<Int8>((0..<(height * width * channels)).map { _ in rng.int8() })
+            for fromImage in [true, false] {
+                let referencePatches = Buffer<Int8>(repeating: 0, count: rows * depth)
+                let patches = Buffer<Int8>(repeating: 0, count: rows * depth)
+                if fromImage {
+                    ScalarKernels.patchifyImage(image.read, height: height, width: width, channels: channels, kernel: k, into: referencePatches.pointer)
+                    kernels.patchifyImage(image.read, height: height, width: width, channels: channels, kernel: k, into: patches.pointer)
+                } else {
+                    ScalarKernels.patchify(grid.read, height: height, width: width, channels: channels, kernel: k, into: referencePatches.pointer)
+                    kernels.patchify(grid.read, height: height, width: width, channels: channels, kernel: k, into: patches.pointer)
+                }
+                let expected = Buffer<Int8>(repeating: 0, count: rows * outputs)
+                let got = Buffer<Int8>(repeating: 0, count: rows * outputs)
+                ScalarKernels.gemm(referencePatches.read, rows: rows, stride: depth, layer.parameters, into: expected.pointer, stride: outputs)
+                kernels.gemm(patches.read, rows: rows, stride: depth, p, outputs: 0..<outputs, into: got.pointer, stride: outputs, scratch: scratch.pointer)
+                #expect(got.array == expected.array, "\(kernels) patches \(height)x\(width)x\(channels) k \(k) image \(fromImage)")
+            }
+            withExtendedLifetime(storage) {}
         }
     }
 }
