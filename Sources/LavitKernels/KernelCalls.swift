@@ -126,6 +126,7 @@ extension Kernels {
 /// The row-wise kernels (layernorm, softmax, add2, gelu): the scalar reference, or the C body
 /// compiled for the variant's ISA.
 extension Kernels {
+    /// `y` must not overlap `x` (the scalar reference would allow it; the C body does not).
     public func layerNorm(
         _ x: UnsafeBufferPointer<Int8>, rows: Int, _ p: LayerNormParameters, into y: UnsafeMutableBufferPointer<Int8>
     ) {

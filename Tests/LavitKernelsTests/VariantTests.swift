@@ -172,7 +172,7 @@ enum KernelChecks {
             for extreme in [false, true] {
                 var entries: [Int32] = [32768]
                 for t in 1..<256 {
-                    let decaying = Int32(32768 >> min(t / 8, 15)) - Int32(rng.next() % 3)
+                    let decaying = max(0, Int32(32768 >> min(t / 8, 15)) - Int32(rng.next() % 3))
                     entries.append(extreme ? (rng.next() % 2 == 0 ? 0 : 32768) : decaying)
                 }
                 let table = Buffer<Int32>(entries)
