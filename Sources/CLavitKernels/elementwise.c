@@ -12,47 +12,63 @@ INLINE int64_t rs(int64_t x, int64_t n) { return (x + ((int64_t)1 << (n - 1))) >
 
 INLINE int8_t sat8(int64_t x) { return (int8_t)(x < -128 ? -128 : x > 127 ? 127 : x); }
 
-/// `floor(sqrt(x))`, digit by digit, as Sources/LavitKernels/IntegerSquareRoot.swift.
-static int64_t isqrt(int64_t x) {
-    uint64_t rest = (uint64_t)x, root = 0, bit = (uint64_t)1 << 62;
-    while (bit > rest) bit >>= 2;
-    while (bit != 0) {
-        if (rest >= root + bit) {
-            rest -= root + bit;
-            root = (root >> 1) + bit;
-        } else {
-            root >>= 1;
-        }
-        bit >>= 2;
-    }
-    return (int64_t)root;
-}
-
 /// QUANT.md kernel 3's `k = min(22, max(0, floor((62 - bitlen(W)) / 2)))`, `W >= 1`.
 INLINE int64_t root_bits(int64_t w) {
     int64_t k = (62 - (64 - __builtin_clzll((uint64_t)w))) / 2;
     return k < 0 ? 0 : k > 22 ? 22 : k;
 }
 
+/// `V = sum_i D_i^2` with `D_i = C q_i - S` is `C^2 sum q_i^2 - C S^2`; the sums of `q` and
+/// `q^2` fit int32 (|q| <= 255, C <= 4096), so the reductions run in 32-bit lanes, and so does
+/// `D_i` itself; only `D_i inv` and what follows need 64 bits. Rows go in batches so the square
+/// roots run side by side in vector lanes: the digit-by-digit root, written without branches,
+/// takes its 32 steps in every lane (leading steps with `bit > rest` change nothing).
 INLINE void layernorm(const lavit_layernorm_params *p, const int8_t *restrict x, size_t rows, int8_t *restrict y) {
+    enum { BATCH = 16 };
     const size_t c = p->channels;
-    const int64_t width = (int64_t)c, zin = p->zero_in;
-    for (size_t row = 0; row < rows; row++) {
-        const int8_t *xr = x + row * c;
-        int8_t *yr = y + row * c;
-        int64_t s = 0;
-        for (size_t i = 0; i < c; i++) s += xr[i] - zin;
-        int64_t v = 0;
-        for (size_t i = 0; i < c; i++) {
-            int64_t d = width * (xr[i] - zin) - s;
-            v += d * d;
+    const int32_t width = (int32_t)c, zin = (int32_t)p->zero_in;
+    for (size_t first = 0; first < rows; first += BATCH) {
+        const size_t n = rows - first < BATCH ? rows - first : BATCH;
+        int32_t sums[BATCH];
+        int64_t roots_of[BATCH], k[BATCH], inv[BATCH];
+        uint64_t rest[BATCH], root[BATCH];
+        for (size_t r = 0; r < n; r++) {
+            const int8_t *xr = x + (first + r) * c;
+            int32_t s = 0, squares = 0;
+            for (size_t i = 0; i < c; i++) {
+                int32_t q = xr[i] - zin;
+                s += q;
+                squares += q * q;
+            }
+            const int64_t v = (int64_t)width * width * squares - (int64_t)width * s * s;
+            const int64_t w = v + p->epsilon;
+            sums[r] = s;
+            k[r] = root_bits(w);
+            roots_of[r] = w << (2 * k[r]);
         }
-        const int64_t w = v + p->epsilon, k = root_bits(w);
-        const int64_t inv = ((int64_t)1 << (40 + k)) / isqrt(w << (2 * k));
-        for (size_t i = 0; i < c; i++) {
-            int64_t d = width * (xr[i] - zin) - s;
-            int64_t t = rs(d * inv, 25);
-            yr[i] = sat8(p->zero_out + rs(t * p->gain[i] + p->bias[i], p->shift));
+        for (size_t r = 0; r < n; r++) {
+            rest[r] = (uint64_t)roots_of[r];
+            root[r] = 0;
+        }
+        for (uint64_t bit = (uint64_t)1 << 62; bit != 0; bit >>= 2) {
+            for (size_t r = 0; r < n; r++) {
+                const uint64_t t = root[r] + bit;
+                const uint64_t take = rest[r] >= t ? ~(uint64_t)0 : 0;
+                rest[r] -= t & take;
+                root[r] = (root[r] >> 1) + (bit & take);
+            }
+        }
+        for (size_t r = 0; r < n; r++) inv[r] = ((int64_t)1 << (40 + k[r])) / (int64_t)root[r];
+        for (size_t r = 0; r < n; r++) {
+            const int8_t *xr = x + (first + r) * c;
+            int8_t *yr = y + (first + r) * c;
+            const int32_t s = sums[r];
+            const int64_t row_inv = inv[r];
+            for (size_t i = 0; i < c; i++) {
+                int32_t d = width * (xr[i] - zin) - s;
+                int64_t t = rs(d * row_inv, 25);
+                yr[i] = sat8(p->zero_out + rs(t * p->gain[i] + p->bias[i], p->shift));
+            }
         }
     }
 }
