@@ -73,18 +73,32 @@ INLINE void layernorm(const lavit_layernorm_params *p, const int8_t *restrict x,
     }
 }
 
+/// Each row's table entries are looked up once into `e` (rows up to 512 wide; pv allows 511
+/// keys) and reused for the probabilities.
 INLINE void softmax(const int8_t *restrict a, size_t rows, size_t cols, const int32_t *restrict table, int16_t *restrict p) {
+    enum { WIDEST = 512 };
+    int32_t e[WIDEST];
     for (size_t row = 0; row < rows; row++) {
         const int8_t *ar = a + row * cols;
         int16_t *pr = p + row * cols;
         int32_t mx = ar[0];
         for (size_t j = 1; j < cols; j++) mx = ar[j] > mx ? ar[j] : mx;
         int64_t s = 0;
-        for (size_t j = 0; j < cols; j++) s += table[mx - ar[j]];
-        const int64_t inv = ((int64_t)1 << 46) / s;
-        for (size_t j = 0; j < cols; j++) {
-            int64_t q = rs((int64_t)table[mx - ar[j]] * inv, 31);
-            pr[j] = (int16_t)(q < 32767 ? q : 32767);
+        if (cols <= WIDEST) {
+            for (size_t j = 0; j < cols; j++) e[j] = table[mx - ar[j]];
+            for (size_t j = 0; j < cols; j++) s += e[j];
+            const int64_t inv = ((int64_t)1 << 46) / s;
+            for (size_t j = 0; j < cols; j++) {
+                int64_t q = rs(e[j] * inv, 31);
+                pr[j] = (int16_t)(q < 32767 ? q : 32767);
+            }
+        } else {
+            for (size_t j = 0; j < cols; j++) s += table[mx - ar[j]];
+            const int64_t inv = ((int64_t)1 << 46) / s;
+            for (size_t j = 0; j < cols; j++) {
+                int64_t q = rs(table[mx - ar[j]] * inv, 31);
+                pr[j] = (int16_t)(q < 32767 ? q : 32767);
+            }
         }
     }
 }
