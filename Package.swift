@@ -79,7 +79,7 @@ let package = Package(
         // The int8 engine: model file in, int32 logits out, integers only, no allocation per inference.
         .target(name: "LavitInt8", dependencies: ["LavitKernels", "LavitModel", "LavitModelFile", "LavitSystem", "LavitWorkers"]),
         // A fixed pool of threads that splits one job at a time, allocating nothing per job.
-        .target(name: "LavitWorkers", dependencies: ["LavitSystem"]),
+        .target(name: "LavitWorkers", dependencies: ["LavitSystem", "CSystemShims"]),
 
         // Predictions to local clients: newline-delimited JSON on a Unix socket, bounded per client,
         // encoded without allocating; one poll thread, no async runtime.

@@ -25,6 +25,15 @@ _Static_assert(sizeof(struct v4l2_fmtdesc) == 64, "v4l2_fmtdesc layout");
 extern int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
 static inline int lavit_accept4(int fd, int flags) { return accept4(fd, NULL, NULL, flags); }
 
+/// The CPU's spin-wait hint, for a worker waiting a few microseconds for its next job.
+static inline void lavit_cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 static inline int lavit_v4l2_open(const char *path, int flags) { return v4l2_open(path, flags); }
 static inline int lavit_v4l2_close(int fd) { return v4l2_close(fd); }
 static inline int lavit_v4l2_ioctl(int fd, unsigned long request, void *argument) {

@@ -226,7 +226,7 @@ public final class Int8Engine {
             gemm(b.scratchB, rows: cells, residual.pw, into: b.scratchA)
             ScalarKernels.transpose(view(b.scratchA, cells * g.heads), batches: 1, rows: cells, cols: g.heads, into: b.scratchB)
         } else {
-            split(.mix(x: view(b.scratchA, p.heads * cells), count: cells, p: residual.pw, y: b.scratchB), work: cells * g.heads * p.heads)
+            split(.mix(x: view(b.scratchA, p.heads * cells), count: cells, p: residual.pw, y: b.scratchB), work: cells * g.heads * p.heads * 64)
         }
         tap(observe, .attentionResidual, m, nil, b.scratchB, Int8TapShape(g.heads, g.tokens, g.keys))
         add2(view(scores), view(b.scratchB, scores.count), arAdd, into: scores)
@@ -264,26 +264,26 @@ public final class Int8Engine {
     private func layerNorm(
         _ x: UnsafeMutableBufferPointer<Int8>, rows: Int, _ p: LayerNormParameters, into y: UnsafeMutableBufferPointer<Int8>
     ) {
-        split(.layerNorm(x: view(x, rows * p.channels), rows: rows, p: p, y: y), work: rows * p.channels * 16)
+        split(.layerNorm(x: view(x, rows * p.channels), rows: rows, p: p, y: y), work: rows * p.channels * 256)
     }
 
     private func softmax(
         _ a: UnsafeMutableBufferPointer<Int8>, rows: Int, cols: Int, _ exp: UnsafeBufferPointer<Int32>,
         into p: UnsafeMutableBufferPointer<Int16>
     ) {
-        split(.softmax(a: view(a, rows * cols), rows: rows, cols: cols, exp: exp, p: p), work: rows * cols * 16)
+        split(.softmax(a: view(a, rows * cols), rows: rows, cols: cols, exp: exp, p: p), work: rows * cols * 256)
     }
 
     /// `y = add2(a, b)` elementwise over `y`; `y` may be `a` (the residual adds).
     private func add2(
         _ a: UnsafeBufferPointer<Int8>, _ b: UnsafeBufferPointer<Int8>, _ p: Add2Parameters, into y: UnsafeMutableBufferPointer<Int8>
     ) {
-        split(.add2(a: a, b: b, p: p, y: y), work: y.count * 4)
+        split(.add2(a: a, b: b, p: p, y: y), work: y.count * 48)
     }
 
     /// GELU by table, elementwise over `y`; `y` may be `x`.
     private func gelu(_ x: UnsafeBufferPointer<Int8>, table: UnsafeBufferPointer<Int8>, into y: UnsafeMutableBufferPointer<Int8>) {
-        split(.gelu(x: x, table: table, y: y), work: y.count)
+        split(.gelu(x: x, table: table, y: y), work: y.count * 16)
     }
 
     /// qk: each head's keys laid out once, then every thread takes a share of each head's rows.
@@ -309,7 +309,8 @@ public final class Int8Engine {
     }
 
     /// Runs `work` in shares on the pool: one per thread, at most `most`, and one alone when the
-    /// layer's `work` (about MACs) is too little to repay handing it out. The pool takes a C
+    /// layer's `work` is too little to repay handing it out. Work is counted in GEMM MACs: the
+    /// row-wise kernels weigh each element by what it costs against a MAC. The pool takes a C
     /// function and this engine as its context, so handing out a layer allocates nothing.
     private func split(_ work: Work, work amount: Int, most: Int = .max) {
         self.work = work
@@ -392,8 +393,9 @@ public final class Int8Engine {
     /// Rows per thread below which a GEMM splits its output channels instead.
     private static let rowsPerThread = 32
 
-    /// The default `parallelWork`: about 50 microseconds of a small layer's work.
-    public static let defaultParallelWork = 1 << 18
+    /// The default `parallelWork`: some 5 to 10 microseconds of work, about what a share handed
+    /// to another core costs in waking it and moving the activations there.
+    public static let defaultParallelWork = 1 << 20
 
     /// Share `t` of `count` items split evenly over `parts`.
     private static func share(_ count: Int, _ t: Int, _ parts: Int) -> Range<Int> {

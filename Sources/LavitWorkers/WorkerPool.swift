@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystemShims
 import LavitSystem
 import Synchronization
 
@@ -76,14 +77,17 @@ private final class Shared: @unchecked Sendable {
     /// Set by the caller before `generation` moves, cleared after every worker left it.
     private var job: Job?
 
-    /// Spins before sleeping: long enough to bridge the serial kernels between two jobs.
-    private static let spins = 200_000
+    /// Spins before sleeping (each a CPU spin-wait hint, some tens of nanoseconds): long enough to
+    /// bridge the serial kernels between two jobs of an inference, short enough not to burn a
+    /// core between frames.
+    private static let spins = 8192
 
     /// One spin; now and then it yields, so a pool with more threads than cores does not starve
     /// the thread everyone waits for.
     @inline(__always)
     private static func pause(_ spins: inout Int) {
         spins += 1
+        lavit_cpu_relax()
         if spins % 256 == 0 { sched_yield() }
     }
 

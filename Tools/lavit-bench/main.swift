@@ -84,11 +84,11 @@ func peakRSSKiB() -> Int {
     return 0
 }
 
-let usage = "usage: lavit-bench --model FILE.lvt [--threads N] [--kernels NAME] | --float CHECKPOINT"
+let usage = "usage: lavit-bench --model FILE.lvt [--threads N] [--kernels NAME] [--parallel-work MACS] | --float CHECKPOINT"
 var arguments = Array(CommandLine.arguments.dropFirst())
 var options: [String: String] = [:]
 while let flag = arguments.first {
-    guard ["--model", "--float", "--threads", "--kernels"].contains(flag), arguments.count >= 2 else { fail(usage) }
+    guard ["--model", "--float", "--threads", "--kernels", "--parallel-work"].contains(flag), arguments.count >= 2 else { fail(usage) }
     options[flag] = arguments[1]
     arguments.removeFirst(2)
 }
@@ -103,9 +103,13 @@ if let path = options["--model"] {
     guard let kernels = Kernels(rawValue: name) else {
         fail("unknown kernels '\(name)'; known: \(Kernels.allCases.map(\.rawValue).joined(separator: ", "))")
     }
+    guard let parallelWork = Int(options["--parallel-work"] ?? "\(Int8Engine.defaultParallelWork)"), parallelWork >= 0 else {
+        fail("--parallel-work takes a whole number of MACs")
+    }
     let engine: Int8Engine
     do {
-        engine = try Int8Engine(modelFile: ModelFile.load(path: path), kernels: kernels, threads: threads)
+        let model = try Int8Model(modelFile: ModelFile.load(path: path), kernels: kernels)
+        engine = try Int8Engine(model: model, threads: threads, parallelWork: parallelWork)
     } catch {
         fail("\(error)")
     }
