@@ -10,6 +10,7 @@ static const lavit_variant_ops *ops(int variant) {
 #if defined(__x86_64__)
     case LAVIT_VARIANT_AVX2: return &lavit_avx2_ops;
     case LAVIT_VARIANT_AVX512VNNI: return &lavit_avx512vnni_ops;
+    case LAVIT_VARIANT_AVXVNNI: return &lavit_avxvnni_ops;
 #endif
 #if defined(__aarch64__)
     case LAVIT_VARIANT_NEON: return &lavit_neon_ops;

@@ -181,7 +181,7 @@ AVX512 static void add2_avx512(const lavit_add2_params *p, const int8_t *a, cons
 void lavit_layernorm(int variant, const lavit_layernorm_params *p, const int8_t *x, size_t rows, int8_t *y) {
 #if defined(__x86_64__)
     if (variant == LAVIT_VARIANT_AVX512VNNI) return layernorm_avx512(p, x, rows, y);
-    if (variant == LAVIT_VARIANT_AVX2) return layernorm_avx2(p, x, rows, y);
+    if (variant == LAVIT_VARIANT_AVX2 || variant == LAVIT_VARIANT_AVXVNNI) return layernorm_avx2(p, x, rows, y);
 #endif
     (void)variant;
     layernorm(p, x, rows, y);
@@ -190,7 +190,7 @@ void lavit_layernorm(int variant, const lavit_layernorm_params *p, const int8_t 
 void lavit_softmax(int variant, const int8_t *a, size_t rows, size_t cols, const int32_t *table, int16_t *p) {
 #if defined(__x86_64__)
     if (variant == LAVIT_VARIANT_AVX512VNNI) return softmax_avx512(a, rows, cols, table, p);
-    if (variant == LAVIT_VARIANT_AVX2) return softmax_avx2(a, rows, cols, table, p);
+    if (variant == LAVIT_VARIANT_AVX2 || variant == LAVIT_VARIANT_AVXVNNI) return softmax_avx2(a, rows, cols, table, p);
 #endif
     (void)variant;
     softmax(a, rows, cols, table, p);
@@ -199,7 +199,7 @@ void lavit_softmax(int variant, const int8_t *a, size_t rows, size_t cols, const
 void lavit_add2(int variant, const lavit_add2_params *p, const int8_t *a, const int8_t *b, size_t count, int8_t *y) {
 #if defined(__x86_64__)
     if (variant == LAVIT_VARIANT_AVX512VNNI) return add2_avx512(p, a, b, count, y);
-    if (variant == LAVIT_VARIANT_AVX2) return add2_avx2(p, a, b, count, y);
+    if (variant == LAVIT_VARIANT_AVX2 || variant == LAVIT_VARIANT_AVXVNNI) return add2_avx2(p, a, b, count, y);
 #endif
     (void)variant;
     add2(p, a, b, count, y);
@@ -216,7 +216,7 @@ void lavit_lookup(int variant, const int8_t *x, const int8_t *table, size_t coun
 void lavit_mix_heads(int variant, const lavit_mix_params *p, const int8_t *x, size_t x_stride, size_t count, int8_t *y, size_t y_stride) {
 #if defined(__x86_64__)
     if (variant == LAVIT_VARIANT_AVX512VNNI) return mix_avx512(p, x, x_stride, count, y, y_stride);
-    if (variant == LAVIT_VARIANT_AVX2) return mix_avx2(p, x, x_stride, count, y, y_stride);
+    if (variant == LAVIT_VARIANT_AVX2 || variant == LAVIT_VARIANT_AVXVNNI) return mix_avx2(p, x, x_stride, count, y, y_stride);
 #endif
     (void)variant;
     mix(p, x, x_stride, count, y, y_stride);

@@ -23,12 +23,13 @@ static int supported(void) {
 static size_t quads(size_t depth) { return (depth + 3) / 4; }
 static size_t pairs(size_t depth) { return (depth + 1) / 2; }
 
-/// Block b of 16 outputs, group g of 4 depths: 64 bytes, output-major within the group.
-static size_t weight_bytes(size_t outputs, size_t depth) {
+/// Block b of 16 outputs, group g of 4 depths: 64 bytes, output-major within the group. Shared
+/// with the 256-bit VNNI variant (x86_avxvnni.c).
+size_t lavit_vnni_weight_bytes(size_t outputs, size_t depth) {
     return lavit_round_up(outputs, LAVIT_BLOCK) * quads(depth) * 4;
 }
 
-static void lay_out(const int8_t *w, size_t w_stride, size_t outputs, size_t depth, void *weights) {
+void lavit_vnni_lay_out(const int8_t *w, size_t w_stride, size_t outputs, size_t depth, void *weights) {
     uint8_t *p = weights;
     for (size_t b = 0; b < lavit_round_up(outputs, LAVIT_BLOCK); b += LAVIT_BLOCK)
         for (size_t g = 0; g < quads(depth); g++)
@@ -40,11 +41,11 @@ static void lay_out(const int8_t *w, size_t w_stride, size_t outputs, size_t dep
 }
 
 /// Block b of 16 outputs, pair g of depths: 16 int16 pairs.
-static size_t weight16_bytes(size_t outputs, size_t depth) {
+size_t lavit_vnni_weight16_bytes(size_t outputs, size_t depth) {
     return lavit_round_up(outputs, LAVIT_BLOCK) * pairs(depth) * 2 * sizeof(int16_t);
 }
 
-static void lay_out16_transposed(const int8_t *v, size_t v_stride, size_t outputs, size_t depth, void *weights) {
+void lavit_vnni_lay_out16_transposed(const int8_t *v, size_t v_stride, size_t outputs, size_t depth, void *weights) {
     int16_t *p = weights;
     for (size_t b = 0; b < lavit_round_up(outputs, LAVIT_BLOCK); b += LAVIT_BLOCK)
         for (size_t g = 0; g < pairs(depth); g++)
@@ -219,6 +220,7 @@ TARGET static void gemm16(
 }
 
 const lavit_variant_ops lavit_avx512vnni_ops = {
-    supported, weight_bytes, lay_out, weight16_bytes, lay_out16_transposed, scratch_bytes, gemm, gemm16,
+    supported, lavit_vnni_weight_bytes, lavit_vnni_lay_out, lavit_vnni_weight16_bytes, lavit_vnni_lay_out16_transposed,
+    scratch_bytes, gemm, gemm16,
 };
 #endif

@@ -393,9 +393,11 @@ public final class Int8Engine {
     /// Rows per thread below which a GEMM splits its output channels instead.
     private static let rowsPerThread = 32
 
-    /// The default `parallelWork`: some 5 to 10 microseconds of work, about what a share handed
-    /// to another core costs in waking it and moving the activations there.
-    public static let defaultParallelWork = 1 << 20
+    /// The default `parallelWork`: some 20 to 30 microseconds of work. A share handed to another
+    /// core costs a few microseconds when its thread is spinning and tens when it has gone to
+    /// sleep, as it does between frames; at this size a small model (the shipped one) stays on
+    /// one thread and LaViT-T's layers still split.
+    public static let defaultParallelWork = 1 << 22
 
     /// Share `t` of `count` items split evenly over `parts`.
     private static func share(_ count: Int, _ t: Int, _ parts: Int) -> Range<Int> {

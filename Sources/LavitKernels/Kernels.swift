@@ -8,6 +8,7 @@ import CLavitKernels
 public enum Kernels: String, CaseIterable, Sendable {
     case scalar
     case avx2
+    case avxVNNI = "avx-vnni"
     case avx512VNNI = "avx512-vnni"
     case neon
     case neonDot = "neon-dot"
@@ -27,9 +28,13 @@ public enum Kernels: String, CaseIterable, Sendable {
         if isSupported { return nil }
         switch self {
         case .scalar: return nil
-        case .avx2, .avx512VNNI:
+        case .avx2, .avxVNNI, .avx512VNNI:
             #if arch(x86_64)
-            return "this CPU lacks \(self == .avx2 ? "AVX2" : "AVX-512 F/BW/VL with VNNI")"
+            switch self {
+            case .avx2: return "this CPU lacks AVX2"
+            case .avxVNNI: return "this CPU has neither AVX-VNNI nor AVX-512 VL with VNNI"
+            default: return "this CPU lacks AVX-512 F/BW/VL with VNNI"
+            }
             #else
             return "an x86-64 variant; this is not an x86-64 machine"
             #endif
@@ -46,6 +51,7 @@ public enum Kernels: String, CaseIterable, Sendable {
         switch self {
         case .scalar: 0
         case .avx2: Int32(LAVIT_VARIANT_AVX2)
+        case .avxVNNI: Int32(LAVIT_VARIANT_AVXVNNI)
         case .avx512VNNI: Int32(LAVIT_VARIANT_AVX512VNNI)
         case .neon: Int32(LAVIT_VARIANT_NEON)
         case .neonDot: Int32(LAVIT_VARIANT_NEON_DOT)

@@ -95,6 +95,12 @@ struct AVX2GoldenTests {
     func bitExact(config: String, threads: Int) throws { try GoldenTests.bitExact(config: config, kernels: .avx2, threads: threads) }
 }
 
+@Suite(.enabled(if: Kernels.avxVNNI.isSupported, Comment(rawValue: Kernels.avxVNNI.unsupportedReason ?? "")))
+struct AVXVNNIGoldenTests {
+    @Test(arguments: Int8Golden.configs, [1, 2])
+    func bitExact(config: String, threads: Int) throws { try GoldenTests.bitExact(config: config, kernels: .avxVNNI, threads: threads) }
+}
+
 @Suite(.enabled(if: Kernels.avx512VNNI.isSupported, Comment(rawValue: Kernels.avx512VNNI.unsupportedReason ?? "")))
 struct AVX512VNNIGoldenTests {
     @Test(arguments: Int8Golden.configs, [1, 2])

@@ -291,6 +291,13 @@ struct AVX2KernelTests {
     @Test(arguments: KernelChecks.names) func matchesScalar(check: String) throws { try KernelChecks.run(check, .avx2) }
 }
 
+/// On CPUs with AVX-512 VNNI (and no AVX-VNNI) this runs the variant's EVEX twin of its VEX
+/// instructions: the same kernel body (x86_vnni256_body.h), the same results.
+@Suite(.enabled(if: Kernels.avxVNNI.isSupported, KernelChecks.skipReason(.avxVNNI)))
+struct AVXVNNIKernelTests {
+    @Test(arguments: KernelChecks.names) func matchesScalar(check: String) throws { try KernelChecks.run(check, .avxVNNI) }
+}
+
 @Suite(.enabled(if: Kernels.avx512VNNI.isSupported, KernelChecks.skipReason(.avx512VNNI)))
 struct AVX512VNNIKernelTests {
     @Test(arguments: KernelChecks.names) func matchesScalar(check: String) throws { try KernelChecks.run(check, .avx512VNNI) }

@@ -22,6 +22,7 @@ enum {
     LAVIT_VARIANT_AVX512VNNI = 2,  // x86-64: AVX-512 F/BW/VL + VNNI, vpdpbusd / vpdpwssd
     LAVIT_VARIANT_NEON = 3,        // AArch64: vmull_s8 / vmlal_s16
     LAVIT_VARIANT_NEON_DOT = 4,    // AArch64 with the dot-product extension: sdot
+    LAVIT_VARIANT_AVXVNNI = 5,     // x86-64: VNNI at 256 bits (AVX-VNNI, or its AVX-512 VL twin)
 };
 
 /// Output channels per block; ranges handed to `lavit_gemm*` start on a multiple of it.
