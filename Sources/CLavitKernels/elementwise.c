@@ -143,6 +143,27 @@ INLINE void mix(const lavit_mix_params *p, const int8_t *restrict x, size_t x_st
     }
 }
 
+/// The attention residual's depth-wise 2x2 stride-2 conv for channel `c`, output rows
+/// [first, last): along the keys, where the vectors are. Accumulates in int64, as the loader
+/// bounds it (a bias may be near 2^31).
+INLINE void dwconv(const lavit_dwconv_params *p, const int8_t *restrict s, size_t c, size_t first, size_t last, int8_t *restrict u) {
+    const size_t keys = p->keys, width = p->width, out_width = p->width / 2;
+    const size_t in_cells = p->height * width, out_cells = (p->height / 2) * out_width;
+    const int64_t w0 = p->weights[c * 4], w1 = p->weights[c * 4 + 1], w2 = p->weights[c * 4 + 2], w3 = p->weights[c * 4 + 3];
+    const int64_t b = p->bias[c], m = p->multiplier[c], shift = p->shift[c];
+    for (size_t y = first; y < last; y++) {
+        for (size_t x = 0; x < out_width; x++) {
+            const int8_t *top = s + (c * in_cells + 2 * y * width + 2 * x) * keys;
+            const int8_t *bottom = top + width * keys;
+            int8_t *out = u + (c * out_cells + y * out_width + x) * keys;
+            for (size_t j = 0; j < keys; j++) {
+                int64_t acc = b + w0 * top[j] + w1 * top[keys + j] + w2 * bottom[j] + w3 * bottom[keys + j];
+                out[j] = sat8(p->zero_point + rs(acc * m, shift));
+            }
+        }
+    }
+}
+
 /// `y[i] = table[x[i] + 128]`; `y` may be `x`.
 INLINE void lookup(const int8_t *x, const int8_t *table, size_t count, int8_t *y) {
     for (size_t i = 0; i < count; i++) y[i] = table[x[i] + 128];
@@ -174,6 +195,8 @@ AVX2 static void softmax_avx2(const int8_t *a, size_t rows, size_t cols, const i
 AVX512 static void softmax_avx512(const int8_t *a, size_t rows, size_t cols, const int32_t *t, int16_t *p) { softmax(a, rows, cols, t, p); }
 AVX2 static void mix_avx2(const lavit_mix_params *p, const int8_t *x, size_t xs, size_t n, int8_t *y, size_t ys) { mix(p, x, xs, n, y, ys); }
 AVX512 static void mix_avx512(const lavit_mix_params *p, const int8_t *x, size_t xs, size_t n, int8_t *y, size_t ys) { mix(p, x, xs, n, y, ys); }
+AVX2 static void dwconv_avx2(const lavit_dwconv_params *p, const int8_t *s, size_t c, size_t first, size_t last, int8_t *u) { dwconv(p, s, c, first, last, u); }
+AVX512 static void dwconv_avx512(const lavit_dwconv_params *p, const int8_t *s, size_t c, size_t first, size_t last, int8_t *u) { dwconv(p, s, c, first, last, u); }
 AVX2 static void add2_avx2(const lavit_add2_params *p, const int8_t *a, const int8_t *b, size_t n, int8_t *y) { add2(p, a, b, n, y); }
 AVX512 static void add2_avx512(const lavit_add2_params *p, const int8_t *a, const int8_t *b, size_t n, int8_t *y) { add2(p, a, b, n, y); }
 #endif
@@ -220,4 +243,13 @@ void lavit_mix_heads(int variant, const lavit_mix_params *p, const int8_t *x, si
 #endif
     (void)variant;
     mix(p, x, x_stride, count, y, y_stride);
+}
+
+void lavit_dwconv2(int variant, const lavit_dwconv_params *p, const int8_t *s, size_t channel, size_t first_row, size_t last_row, int8_t *u) {
+#if defined(__x86_64__)
+    if (variant == LAVIT_VARIANT_AVX512VNNI) return dwconv_avx512(p, s, channel, first_row, last_row, u);
+    if (variant == LAVIT_VARIANT_AVX2 || variant == LAVIT_VARIANT_AVXVNNI) return dwconv_avx2(p, s, channel, first_row, last_row, u);
+#endif
+    (void)variant;
+    dwconv(p, s, channel, first_row, last_row, u);
 }

@@ -217,9 +217,9 @@ public final class Int8Engine {
         let p = residual.previous
         let (m, cells) = (g.index, g.tokens * g.keys)
         let b = buffers
-        ScalarKernels.depthwiseConv2(
-            view(previous, p.heads * p.tokens * p.keys), height: p.height, width: p.width, keys: g.keys,
-            residual.dw, into: b.scratchA)
+        split(
+            .depthwiseConv2(s: view(previous, p.heads * p.tokens * p.keys), height: p.height, width: p.width, keys: g.keys, p: residual.dw, u: b.scratchA),
+            work: p.heads * g.tokens * g.keys * 64)
         tap(observe, .attentionResidualDW, m, nil, b.scratchA, Int8TapShape(p.heads, g.tokens, g.keys))
         if kernels == .scalar {
             ScalarKernels.transpose(view(b.scratchA, p.heads * cells), batches: 1, rows: p.heads, cols: cells, into: b.scratchB)
@@ -243,7 +243,7 @@ public final class Int8Engine {
         tap(observe, .finalNorm, nil, nil, b.tokensA, Int8TapShape(n, c))
         ScalarKernels.meanPool(view(b.tokensA, n * c), rows: n, plan.pool, into: b.pooled)
         tap(observe, .pooled, nil, nil, b.pooled, Int8TapShape(c))
-        ScalarKernels.gemm32(view(b.pooled), rows: 1, stride: c, plan.head, into: b.logits, stride: plan.head.outputs)
+        split(.head(x: view(b.pooled), p: plan.head, y: b.logits), work: plan.head.outputs * c * 16)
         observe(Int8Tap(
             id: TapPoint(.logits), shape: Int8TapShape(plan.head.outputs), values: .int32(UnsafeBufferPointer(b.logits))))
     }
@@ -385,6 +385,18 @@ public final class Int8Engine {
             let cells = Self.share(count, t, shares)
             guard !cells.isEmpty else { return }
             k.mixHeads(x, count: count, p, cells: cells, into: y)
+        case .depthwiseConv2(let s, let height, let width, let keys, let p, let u):
+            let rows = Self.share(height / 2, t, shares)
+            guard !rows.isEmpty else { return }
+            for c in 0..<p.channels {
+                k.depthwiseConv2(s, height: height, width: width, keys: keys, p, channel: c, rows: rows, into: u)
+            }
+        case .head(let x, let p, let y):
+            let outputs = Self.share(p.outputs, t, shares)
+            guard !outputs.isEmpty else { return }
+            ScalarKernels.gemm32(
+                x, rows: 1, stride: p.depth, p.outputs(outputs), into: UnsafeMutableBufferPointer(rebasing: y[outputs]),
+                stride: outputs.count)
         case .none:
             break
         }
@@ -441,6 +453,9 @@ private enum Work {
     case add2(a: UnsafeBufferPointer<Int8>, b: UnsafeBufferPointer<Int8>, p: Add2Parameters, y: UnsafeMutableBufferPointer<Int8>)
     case gelu(x: UnsafeBufferPointer<Int8>, table: UnsafeBufferPointer<Int8>, y: UnsafeMutableBufferPointer<Int8>)
     case mix(x: UnsafeBufferPointer<Int8>, count: Int, p: GemmParameters, y: UnsafeMutableBufferPointer<Int8>)
+    case depthwiseConv2(s: UnsafeBufferPointer<Int8>, height: Int, width: Int, keys: Int, p: DepthwiseConv2Parameters, u: UnsafeMutableBufferPointer<Int8>)
+    /// The int32 head GEMM, split by output channels (scalar: it is 0.1% of the MACs).
+    case head(x: UnsafeBufferPointer<Int8>, p: GemmParameters, y: UnsafeMutableBufferPointer<Int32>)
 }
 
 /// The arena's regions as typed buffers (see `ArenaLayout`).

@@ -238,3 +238,32 @@ extension Kernels {
         }
     }
 }
+
+extension Kernels {
+    /// QUANT.md kernel 9 for channel `channel`, output rows `rows` (of `height / 2`), so threads can
+    /// split it. The scalar reference computes the same share as a smaller conv of its own.
+    public func depthwiseConv2(
+        _ s: UnsafeBufferPointer<Int8>, height: Int, width: Int, keys: Int, _ p: DepthwiseConv2Parameters, channel c: Int,
+        rows: Range<Int>, into u: UnsafeMutableBufferPointer<Int8>
+    ) {
+        let (inCells, outCells) = (height * width, (height / 2) * (width / 2))
+        precondition(outCells >= 1 && keys >= 1 && c >= 0 && c < p.channels, "depthwise conv share out of range")
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= height / 2 && !rows.isEmpty, "depthwise conv rows out of range")
+        precondition(s.count >= p.channels * inCells * keys && u.count >= p.channels * outCells * keys, "depthwise conv buffers too short")
+        if self == .scalar {
+            let one = DepthwiseConv2Parameters(
+                weights: UnsafeBufferPointer(rebasing: p.weights[c * 4..<c * 4 + 4]), bias: UnsafeBufferPointer(rebasing: p.bias[c...c]),
+                multiplier: UnsafeBufferPointer(rebasing: p.multiplier[c...c]), shift: UnsafeBufferPointer(rebasing: p.shift[c...c]),
+                zeroPoint: p.zeroPoint)
+            let inStart = (c * inCells + 2 * rows.lowerBound * width) * keys
+            let outStart = (c * outCells + rows.lowerBound * (width / 2)) * keys
+            return ScalarKernels.depthwiseConv2(
+                UnsafeBufferPointer(rebasing: s[inStart..<inStart + 2 * rows.count * width * keys]), height: 2 * rows.count, width: width,
+                keys: keys, one, into: UnsafeMutableBufferPointer(rebasing: u[outStart..<outStart + rows.count * (width / 2) * keys]))
+        }
+        var params = lavit_dwconv_params(
+            weights: p.weights.baseAddress, bias: p.bias.baseAddress, multiplier: p.multiplier.baseAddress, shift: p.shift.baseAddress,
+            zero_point: p.zeroPoint, height: height, width: width, keys: keys)
+        lavit_dwconv2(variantID, &params, s.baseAddress, c, rows.lowerBound, rows.upperBound, u.baseAddress)
+    }
+}

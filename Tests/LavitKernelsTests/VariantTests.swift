@@ -7,7 +7,7 @@ import Testing
 /// machine cannot run is skipped with the reason (AArch64 variants run under qemu-aarch64 in
 /// `AArch64KernelTests` instead).
 enum KernelChecks {
-    static let names = ["gemm", "qk", "pv", "layernorm", "softmax", "add2", "gelu", "mix", "patches"]
+    static let names = ["gemm", "qk", "pv", "layernorm", "softmax", "add2", "gelu", "mix", "patches", "dwconv"]
 
     static func run(_ name: String, _ kernels: Kernels) throws {
         switch name {
@@ -20,6 +20,7 @@ enum KernelChecks {
         case "gelu": geluMatchesReference(kernels: kernels)
         case "mix": mixMatchesReference(kernels: kernels)
         case "patches": try patchGemmMatchesReference(kernels: kernels)
+        case "dwconv": depthwiseConvMatchesReference(kernels: kernels)
         default: Issue.record("no kernel check named \(name)")
         }
     }
@@ -282,6 +283,33 @@ enum KernelChecks {
                 #expect(got.array == expected.array, "\(kernels) patches \(height)x\(width)x\(channels) k \(k) image \(fromImage)")
             }
             withExtendedLifetime(storage) {}
+        }
+    }
+
+    /// The attention residual's depth-wise conv, per channel and in shares of output rows, odd
+    /// grids included, against the reference over the whole map.
+    static func depthwiseConvMatchesReference(kernels: Kernels) {
+        var rng = SplitMix64(seed: 50)
+        for (channels, height, width, keys) in [(1, 2, 2, 1), (1, 56, 56, 49), (2, 7, 9, 13), (5, 14, 14, 49)] {
+            for extreme in [false, true] {
+                let w = Buffer<Int8>((0..<(channels * 4)).map { _ in extreme ? [-127, 127][Int(rng.next() % 2)] : Int8(Int(rng.next() % 255) - 127) })
+                let b = Buffer<Int32>((0..<channels).map { _ in extreme ? Int32.max - 70_000 : Int32(Int(rng.next() % 2_000_001) - 1_000_000) })
+                let m = Buffer<Int32>((0..<channels).map { _ in Int32(1 << 30) + Int32(rng.next() % (1 << 30)) })
+                let sh = Buffer<Int32>((0..<channels).map { _ in extreme ? 62 : 36 + Int32(rng.next() % 6) })
+                let p = DepthwiseConv2Parameters(weights: w.read, bias: b.read, multiplier: m.read, shift: sh.read, zeroPoint: extreme ? -128 : 3)
+                let s = Buffer<Int8>((0..<(channels * height * width * keys)).map { _ in extreme ? [-128, 127][Int(rng.next() % 2)] : rng.int8() })
+                let outCount = channels * (height / 2) * (width / 2) * keys
+                let expected = Buffer<Int8>(repeating: 0, count: outCount)
+                ScalarKernels.depthwiseConv2(s.read, height: height, width: width, keys: keys, p, into: expected.pointer)
+                let got = Buffer<Int8>(repeating: 0, count: outCount)
+                let half = height / 4
+                for c in 0..<channels {
+                    for rows in [0..<half, half..<height / 2] where !rows.isEmpty {
+                        kernels.depthwiseConv2(s.read, height: height, width: width, keys: keys, p, channel: c, rows: rows, into: got.pointer)
+                    }
+                }
+                #expect(got.array == expected.array, "\(kernels) dwconv \(channels)x\(height)x\(width)x\(keys) extreme \(extreme)")
+            }
         }
     }
 }

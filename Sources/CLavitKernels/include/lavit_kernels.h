@@ -123,6 +123,19 @@ typedef struct {
 /// The caller guarantees the GEMM's int32 bound (`128 sum|w| + |b| < 2^31`).
 void lavit_mix_heads(int variant, const lavit_mix_params *p, const int8_t *x, size_t x_stride, size_t count, int8_t *y, size_t y_stride);
 
+/// QUANT.md kernel 9's parameters, with the grid it runs on: scores `(channels, height * width,
+/// keys)` in, `(channels, (height / 2) * (width / 2), keys)` out.
+typedef struct {
+    const int8_t *weights;
+    const int32_t *bias, *multiplier, *shift;
+    int64_t zero_point;
+    size_t height, width, keys;
+} lavit_dwconv_params;
+
+/// Kernel 9 (the attention residual's depth-wise 2x2 stride-2 conv) for one channel and output
+/// rows [first_row, last_row); `u` must not overlap `s`.
+void lavit_dwconv2(int variant, const lavit_dwconv_params *p, const int8_t *s, size_t channel, size_t first_row, size_t last_row, int8_t *u);
+
 /// `y[i] = table[x[i] + 128]` over `count` elements (kernel 8, GELU); `y` may be `x`.
 void lavit_lookup(int variant, const int8_t *x, const int8_t *table, size_t count, int8_t *y);
 
