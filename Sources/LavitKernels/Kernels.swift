@@ -1,10 +1,11 @@
 import CLavitKernels
 
-/// Which implementation of the heavy kernels (GEMM, qk, pv) an engine runs: the scalar reference
-/// or a SIMD variant of `CLavitKernels`, chosen once by CPU features before a model is planned,
-/// because weights are laid out for the variant at load. Every variant must agree with `.scalar`
-/// bit for bit. The cheap kernels (patchify, layernorm, softmax, add2, gelu, transposes, AR conv,
-/// meanpool) always run the scalar reference.
+/// Which implementation of the kernels an engine runs: the scalar reference or a SIMD variant of
+/// `CLavitKernels`, chosen once by CPU features before a model is planned, because weights are
+/// laid out for the variant at load. Every variant must agree with `.scalar` bit for bit. The
+/// variants cover GEMM, qk and pv in hand-written SIMD, and layernorm, softmax, add2, GELU, the
+/// attention residual's conv and head mixing, and patchify as C compiled for their ISA; the
+/// transposes around Psi, meanpool and the int32 head always run the scalar reference.
 public enum Kernels: String, CaseIterable, Sendable {
     case scalar
     case avx2
