@@ -26,9 +26,9 @@ public final class Int8Engine {
     private var shares = 1
     private let parallelWork: Int
 
-    /// `parallelWork`: work (about MACs) below which a layer runs on the calling thread alone,
-    /// because handing a share to a worker costs a few microseconds; tests set 0 to split every
-    /// layer.
+    /// `parallelWork`: work (in GEMM MACs) below which a layer runs on the calling thread alone,
+    /// because handing a share to a worker costs microseconds, tens of them when it sleeps; tests
+    /// set 0 to split every layer.
     public init(model: Int8Model, threads: Int = 1, parallelWork: Int = Int8Engine.defaultParallelWork) throws(Int8EngineError) {
         precondition(threads >= 1, "an engine needs at least one thread")
         self.parallelWork = parallelWork
