@@ -25,6 +25,9 @@ public final class Int8Engine {
     private var work = Work.none
     private var shares = 1
     private let parallelWork: Int
+    /// Whether any layer has been split: a model whose layers all stay on one thread (the shipped
+    /// one) does not keep the workers spinning through its frames.
+    private var splitsLayers = false
 
     /// `parallelWork`: work (in GEMM MACs) below which a layer runs on the calling thread alone,
     /// because handing a share to a worker costs microseconds, tens of them when it sleeps; tests
@@ -82,6 +85,9 @@ public final class Int8Engine {
                     count: image.count, expected: model.inputByteCount,
                     height: c.imageSize[0], width: c.imageSize[1], channels: c.inChans))
         }
+        // Workers stay awake through the frame once the model has shown it splits layers.
+        if splitsLayers { pool.hold() }
+        defer { pool.release() }
         // Index loops, not `for stage in stages`: unspecialized (debug) iteration over arrays of
         // large structs allocates a coroutine frame per element.
         let stages = model.plan.stages
@@ -315,6 +321,7 @@ public final class Int8Engine {
     private func split(_ work: Work, work amount: Int, most: Int = .max) {
         self.work = work
         shares = amount < parallelWork ? 1 : min(pool.threadCount, most)
+        if shares > 1 { splitsLayers = true }
         pool.run(tasks: shares, context: Unmanaged.passUnretained(self).toOpaque()) { context, t in
             Unmanaged<Int8Engine>.fromOpaque(context!).takeUnretainedValue().runShare(t)
         }

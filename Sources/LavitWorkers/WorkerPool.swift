@@ -42,6 +42,19 @@ public final class WorkerPool: @unchecked Sendable {
         for worker in workers { worker.join() }
     }
 
+    /// Keeps the workers awake until `release()`: a worker asleep is woken now, and none goes to
+    /// sleep between jobs meanwhile. An inference holds the pool for its whole frame, so a worker
+    /// asleep since the last frame wakes while the first, serial layers run, instead of when the
+    /// first split layer waits for it.
+    public func hold() {
+        if !workers.isEmpty { shared.hold(true) }
+    }
+
+    /// Ends `hold()`: workers spin briefly after their last job, then sleep.
+    public func release() {
+        if !workers.isEmpty { shared.hold(false) }
+    }
+
     /// What a job runs for task `t`, given the job's context.
     public typealias Task = @convention(c) (_ context: UnsafeMutableRawPointer?, _ t: Int) -> Void
 
@@ -71,6 +84,7 @@ private final class Shared: @unchecked Sendable {
     private let nextTask = Atomic<Int>(0)
     private let busy = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
+    private let holding = Atomic<Bool>(false)
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -138,6 +152,13 @@ private final class Shared: @unchecked Sendable {
         job = nil
     }
 
+    func hold(_ on: Bool) {
+        pthread_mutex_lock(mutex)
+        holding.store(on, ordering: .releasing)
+        if on { pthread_cond_broadcast(wake) }
+        pthread_mutex_unlock(mutex)
+    }
+
     func stop() {
         pthread_mutex_lock(mutex)
         stopping.store(true, ordering: .releasing)
@@ -145,20 +166,25 @@ private final class Shared: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// A worker's life: wait for a job, work on it, report, repeat until stopped.
+    /// A worker's life: wait for a job (spinning while the pool is held or briefly after a job,
+    /// else asleep), work on it, report, repeat until stopped.
     func serve() {
         var seen = 0
         while true {
             var spins = 0
-            while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) && spins < Self.spins {
-                Self.pause(&spins)
-            }
-            if generation.load(ordering: .acquiring) == seen {
+            while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) {
+                if holding.load(ordering: .relaxed) || spins < Self.spins {
+                    Self.pause(&spins)
+                    continue
+                }
                 pthread_mutex_lock(mutex)
-                while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
+                while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring)
+                    && !holding.load(ordering: .acquiring)
+                {
                     pthread_cond_wait(wake, mutex)
                 }
                 pthread_mutex_unlock(mutex)
+                spins = 0
             }
             if generation.load(ordering: .acquiring) == seen { return }
             seen = generation.load(ordering: .acquiring)

@@ -1,3 +1,4 @@
+import Glibc
 import CAllocationCounter
 import LavitWorkers
 import Synchronization
@@ -35,6 +36,25 @@ import Testing
             while started.pointee.load(ordering: .relaxed) < 2 {}
         }
         #expect(started.pointee.load(ordering: .relaxed) == 2)
+    }
+
+    /// Held, the pool still runs every task once (workers spin instead of sleeping), and after
+    /// `release` it goes back to sleeping between jobs and still works.
+    @Test func holdAndRelease() throws {
+        let pool = try WorkerPool(threadCount: 3)
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: 8)
+        defer { counts.deallocate() }
+        let task: WorkerPool.Task = { context, t in context!.assumingMemoryBound(to: Int.self)[t] += 1 }
+        counts.initialize(repeating: 0)
+        for round in 0..<3 {
+            pool.hold()
+            for _ in 0..<50 { pool.run(tasks: 8, context: UnsafeMutableRawPointer(counts.baseAddress), task) }
+            pool.release()
+            #expect(counts.allSatisfy { $0 == 50 * (2 * round + 1) })
+            usleep(20_000)
+            for _ in 0..<50 { pool.run(tasks: 8, context: UnsafeMutableRawPointer(counts.baseAddress), task) }
+        }
+        #expect(counts.allSatisfy { $0 == 300 })
     }
 
     /// Handing out a job allocates nothing on the calling thread.
