@@ -21,13 +21,6 @@ typedef struct {
 extern const lavit_variant_ops lavit_avx2_ops;
 extern const lavit_variant_ops lavit_avxvnni_ops;
 extern const lavit_variant_ops lavit_avx512vnni_ops;
-
-/// The VNNI weight layouts, shared by the 512- and 256-bit variants: quads of `w + 128` bytes for
-/// vpdpbusd, int16 pairs for vpdpwssd, 16 outputs a block.
-size_t lavit_vnni_weight_bytes(size_t outputs, size_t depth);
-void lavit_vnni_lay_out(const int8_t *w, size_t w_stride, size_t outputs, size_t depth, void *weights);
-size_t lavit_vnni_weight16_bytes(size_t outputs, size_t depth);
-void lavit_vnni_lay_out16_transposed(const int8_t *v, size_t v_stride, size_t outputs, size_t depth, void *weights);
 #endif
 #if defined(__aarch64__)
 extern const lavit_variant_ops lavit_neon_ops;

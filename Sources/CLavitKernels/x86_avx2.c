@@ -1,6 +1,7 @@
 // x86-64 AVX2: operands widened to int16 and multiplied in pairs with vpmaddwd, which is exact for
 // any int8 weights (vpmaddubsw would saturate: ../shared/KERNEL-FACTS.md). Weights are stored as
-// int16 pairs at load; each tile of activation rows is widened once into scratch.
+// int16 pairs at load, the same layout as pv's values; each tile of activation rows is widened
+// once into scratch.
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -18,35 +19,7 @@ static int supported(void) {
     return __builtin_cpu_supports("avx2");
 }
 
-static size_t pairs(size_t depth) { return (depth + 1) / 2; }
-
-/// Block b of 16 outputs, pair g of depths: 16 int16 pairs (64 bytes), output-major.
-static size_t weight_bytes(size_t outputs, size_t depth) {
-    return lavit_round_up(outputs, LAVIT_BLOCK) * pairs(depth) * 2 * sizeof(int16_t);
-}
-
-static void lay_out(const int8_t *w, size_t w_stride, size_t outputs, size_t depth, void *weights) {
-    int16_t *p = weights;
-    for (size_t b = 0; b < lavit_round_up(outputs, LAVIT_BLOCK); b += LAVIT_BLOCK)
-        for (size_t g = 0; g < pairs(depth); g++)
-            for (size_t i = 0; i < LAVIT_BLOCK; i++)
-                for (size_t j = 0; j < 2; j++) {
-                    size_t o = b + i, k = g * 2 + j;
-                    *p++ = o < outputs && k < depth ? w[o * w_stride + k] : 0;
-                }
-}
-
-static void lay_out16_transposed(const int8_t *v, size_t v_stride, size_t outputs, size_t depth, void *weights) {
-    int16_t *p = weights;
-    for (size_t b = 0; b < lavit_round_up(outputs, LAVIT_BLOCK); b += LAVIT_BLOCK)
-        for (size_t g = 0; g < pairs(depth); g++)
-            for (size_t i = 0; i < LAVIT_BLOCK; i++)
-                for (size_t j = 0; j < 2; j++) {
-                    size_t o = b + i, k = g * 2 + j;
-                    *p++ = o < outputs && k < depth ? v[k * v_stride + o] : 0;
-                }
-}
-
+/// One row tile (x86_tiles.h).
 static size_t scratch_bytes(size_t depth) { return ROWS * lavit_round_up(depth, 2) * sizeof(int16_t); }
 
 /// `R` widened rows (`xc`, row stride `stride` int16) times output blocks [o_begin, o_end).
@@ -88,15 +61,11 @@ TARGET static void tiles(
 TARGET static void gemm(
     const int8_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *p, size_t o_begin, size_t o_end,
     int8_t *y, size_t y_stride, void *scratch) {
-    const size_t depth = p->depth, steps = pairs(depth), stride = steps * 2;
+    const size_t steps = (p->depth + 1) / 2, stride = steps * 2;
     int16_t *xc = scratch;
     for (size_t n = 0; n < rows; n += ROWS) {
         const size_t r = rows - n < ROWS ? rows - n : ROWS;
-        for (size_t i = 0; i < r; i++) {
-            const int8_t *row = x + (n + i) * x_stride;
-            for (size_t k = 0; k < depth; k++) xc[i * stride + k] = row[k];
-            if (depth % 2) xc[i * stride + depth] = 0;
-        }
+        lavit_tile_pairs(x + n * x_stride, r, x_stride, p->depth, xc);
         tiles(r, xc, stride, steps, p, o_begin, o_end, y + n * y_stride, y_stride);
     }
 }
@@ -104,19 +73,16 @@ TARGET static void gemm(
 TARGET static void gemm16(
     const int16_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *p, size_t o_begin, size_t o_end,
     int8_t *y, size_t y_stride, void *scratch) {
-    const size_t depth = p->depth, steps = pairs(depth), stride = steps * 2;
+    const size_t steps = (p->depth + 1) / 2, stride = steps * 2;
     int16_t *xc = scratch;
     for (size_t n = 0; n < rows; n += ROWS) {
         const size_t r = rows - n < ROWS ? rows - n : ROWS;
-        for (size_t i = 0; i < r; i++) {
-            memcpy(xc + i * stride, x + (n + i) * x_stride, depth * sizeof(int16_t));
-            if (depth % 2) xc[i * stride + depth] = 0;
-        }
+        lavit_tile_pairs16(x + n * x_stride, r, x_stride, p->depth, xc);
         tiles(r, xc, stride, steps, p, o_begin, o_end, y + n * y_stride, y_stride);
     }
 }
 
 const lavit_variant_ops lavit_avx2_ops = {
-    supported, weight_bytes, lay_out, weight_bytes, lay_out16_transposed, scratch_bytes, gemm, gemm16,
+    supported, lavit_pairs_bytes, lavit_pairs_lay_out, lavit_pairs_bytes, lavit_pairs_lay_out_transposed, scratch_bytes, gemm, gemm16,
 };
 #endif

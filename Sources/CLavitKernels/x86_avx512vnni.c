@@ -6,7 +6,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "variants.h"
+#include "x86_tiles.h"
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #define INLINE static inline __attribute__((always_inline))
@@ -20,50 +20,8 @@ static int supported(void) {
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 }
 
-static size_t quads(size_t depth) { return (depth + 3) / 4; }
-static size_t pairs(size_t depth) { return (depth + 1) / 2; }
-
-/// Block b of 16 outputs, group g of 4 depths: 64 bytes, output-major within the group. Shared
-/// with the 256-bit VNNI variant (x86_avxvnni.c).
-size_t lavit_vnni_weight_bytes(size_t outputs, size_t depth) {
-    return lavit_round_up(outputs, LAVIT_BLOCK) * quads(depth) * 4;
-}
-
-void lavit_vnni_lay_out(const int8_t *w, size_t w_stride, size_t outputs, size_t depth, void *weights) {
-    uint8_t *p = weights;
-    for (size_t b = 0; b < lavit_round_up(outputs, LAVIT_BLOCK); b += LAVIT_BLOCK)
-        for (size_t g = 0; g < quads(depth); g++)
-            for (size_t i = 0; i < LAVIT_BLOCK; i++)
-                for (size_t j = 0; j < 4; j++) {
-                    size_t o = b + i, k = g * 4 + j;
-                    *p++ = o < outputs && k < depth ? (uint8_t)(w[o * w_stride + k] + 128) : 0;
-                }
-}
-
-/// Block b of 16 outputs, pair g of depths: 16 int16 pairs.
-size_t lavit_vnni_weight16_bytes(size_t outputs, size_t depth) {
-    return lavit_round_up(outputs, LAVIT_BLOCK) * pairs(depth) * 2 * sizeof(int16_t);
-}
-
-void lavit_vnni_lay_out16_transposed(const int8_t *v, size_t v_stride, size_t outputs, size_t depth, void *weights) {
-    int16_t *p = weights;
-    for (size_t b = 0; b < lavit_round_up(outputs, LAVIT_BLOCK); b += LAVIT_BLOCK)
-        for (size_t g = 0; g < pairs(depth); g++)
-            for (size_t i = 0; i < LAVIT_BLOCK; i++)
-                for (size_t j = 0; j < 2; j++) {
-                    size_t o = b + i, k = g * 2 + j;
-                    *p++ = o < outputs && k < depth ? v[k * v_stride + o] : 0;
-                }
-}
-
-/// A tile of rows copied and zero-padded to whole groups, so no load reads past a row.
+/// One row tile (x86_tiles.h), int16 rows being the larger.
 static size_t scratch_bytes(size_t depth) { return ROWS * lavit_round_up(depth, 4) * sizeof(int16_t); }
-
-INLINE int32_t load32(const void *p) {
-    int32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 /// One block's requantization constants, loaded once for all the rows of a tile: even and odd
 /// outputs sit in the low halves of int64 lanes, each with its shift and `2^(s-1)`. When every
@@ -182,22 +140,12 @@ INLINE TARGET void tile(
 TARGET static void gemm(
     const int8_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *p, size_t o_begin, size_t o_end,
     int8_t *y, size_t y_stride, void *scratch) {
-    const size_t depth = p->depth, steps = quads(depth), stride = steps * 4;
+    const size_t steps = (p->depth + 3) / 4, stride = steps * 4;
     int8_t *xc = scratch;
     for (size_t n = 0; n < rows; n += ROWS) {
         const size_t r = rows - n < ROWS ? rows - n : ROWS;
         int32_t correction[ROWS];
-        for (size_t i = 0; i < r; i++) {
-            const int8_t *row = x + (n + i) * x_stride;
-            int8_t *copy = xc + i * stride;
-            uint32_t sum = 0;
-            for (size_t k = 0; k < depth; k++) {
-                copy[k] = row[k];
-                sum += (uint32_t)(int32_t)row[k];
-            }
-            for (size_t k = depth; k < stride; k++) copy[k] = 0;
-            correction[i] = (int32_t)(0u - 128u * sum);
-        }
+        lavit_tile_quads(x + n * x_stride, r, x_stride, p->depth, xc, correction);
         TILES(0)
     }
 }
@@ -205,22 +153,17 @@ TARGET static void gemm(
 TARGET static void gemm16(
     const int16_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *p, size_t o_begin, size_t o_end,
     int8_t *y, size_t y_stride, void *scratch) {
-    const size_t depth = p->depth, steps = pairs(depth), stride = steps * 2 * sizeof(int16_t);
+    const size_t steps = (p->depth + 1) / 2, stride = steps * 2 * sizeof(int16_t);
     int16_t *xc = scratch;
     const int32_t correction[ROWS] = {0};
     for (size_t n = 0; n < rows; n += ROWS) {
         const size_t r = rows - n < ROWS ? rows - n : ROWS;
-        for (size_t i = 0; i < r; i++) {
-            int16_t *copy = xc + i * steps * 2;
-            memcpy(copy, x + (n + i) * x_stride, depth * sizeof(int16_t));
-            if (depth % 2) copy[depth] = 0;
-        }
+        lavit_tile_pairs16(x + n * x_stride, r, x_stride, p->depth, xc);
         TILES(1)
     }
 }
 
 const lavit_variant_ops lavit_avx512vnni_ops = {
-    supported, lavit_vnni_weight_bytes, lavit_vnni_lay_out, lavit_vnni_weight16_bytes, lavit_vnni_lay_out16_transposed,
-    scratch_bytes, gemm, gemm16,
+    supported, lavit_quads_bytes, lavit_quads_lay_out, lavit_pairs_bytes, lavit_pairs_lay_out_transposed, scratch_bytes, gemm, gemm16,
 };
 #endif

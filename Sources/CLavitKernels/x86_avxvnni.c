@@ -58,7 +58,6 @@ static void gemm16(
 }
 
 const lavit_variant_ops lavit_avxvnni_ops = {
-    supported, lavit_vnni_weight_bytes, lavit_vnni_lay_out, lavit_vnni_weight16_bytes, lavit_vnni_lay_out16_transposed,
-    scratch_bytes, gemm, gemm16,
+    supported, lavit_quads_bytes, lavit_quads_lay_out, lavit_pairs_bytes, lavit_pairs_lay_out_transposed, scratch_bytes, gemm, gemm16,
 };
 #endif

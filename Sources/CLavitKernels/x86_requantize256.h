@@ -6,16 +6,10 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "variants.h"
+#include "x86_tiles.h"
 
 #define AVX2_TARGET __attribute__((target("avx2")))
 #define INLINE static inline __attribute__((always_inline))
-
-INLINE int32_t load32(const void *p) {
-    int32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 /// One block's requantization constants, loaded once for all the rows of a tile. When every
 /// shift is at least 33 (the usual case: multipliers are normalised to [2^30, 2^31)), RS needs

@@ -1,7 +1,7 @@
 // The 256-bit VNNI kernels, written once and included twice by x86_avxvnni.c: with the VEX
 // AVX-VNNI instructions (Alder Lake and later CPUs without AVX-512) and with their EVEX AVX-512 VL
 // twins, which compute the same. The includer defines VNNI_TARGET, VNNI_NAME(x), VNNI_DPBUSD
-// and VNNI_DPWSSD. Layouts as the AVX-512 variant's (lavit_vnni_*); epilogue as AVX2's.
+// and VNNI_DPWSSD. Layouts and row tiles from x86_tiles.h; epilogue as AVX2's.
 
 /// `R` rows of `xc` (row stride `stride` bytes, zero-padded) times output blocks [o_begin,
 /// o_end): accumulators start at the row's `-128 sum x` correction.
@@ -48,22 +48,12 @@ VNNI_TARGET static void VNNI_NAME(tiles)(
 VNNI_TARGET static void VNNI_NAME(gemm)(
     const int8_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *p, size_t o_begin, size_t o_end, int8_t *y,
     size_t y_stride, void *scratch) {
-    const size_t depth = p->depth, steps = (depth + 3) / 4, stride = steps * 4;
+    const size_t steps = (p->depth + 3) / 4, stride = steps * 4;
     int8_t *xc = scratch;
     for (size_t n = 0; n < rows; n += VNNI_ROWS) {
         const size_t r = rows - n < VNNI_ROWS ? rows - n : VNNI_ROWS;
         int32_t correction[VNNI_ROWS];
-        for (size_t i = 0; i < r; i++) {
-            const int8_t *row = x + (n + i) * x_stride;
-            int8_t *copy = xc + i * stride;
-            uint32_t sum = 0;
-            for (size_t k = 0; k < depth; k++) {
-                copy[k] = row[k];
-                sum += (uint32_t)(int32_t)row[k];
-            }
-            for (size_t k = depth; k < stride; k++) copy[k] = 0;
-            correction[i] = (int32_t)(0u - 128u * sum);
-        }
+        lavit_tile_quads(x + n * x_stride, r, x_stride, p->depth, xc, correction);
         VNNI_NAME(tiles)(r, 0, xc, stride, steps, correction, p, o_begin, o_end, y + n * y_stride, y_stride);
     }
 }
@@ -71,16 +61,12 @@ VNNI_TARGET static void VNNI_NAME(gemm)(
 VNNI_TARGET static void VNNI_NAME(gemm16)(
     const int16_t *x, size_t rows, size_t x_stride, const lavit_gemm_plan *p, size_t o_begin, size_t o_end, int8_t *y,
     size_t y_stride, void *scratch) {
-    const size_t depth = p->depth, steps = (depth + 1) / 2, stride = steps * 2 * sizeof(int16_t);
+    const size_t steps = (p->depth + 1) / 2, stride = steps * 2 * sizeof(int16_t);
     int16_t *xc = scratch;
     const int32_t correction[VNNI_ROWS] = {0};
     for (size_t n = 0; n < rows; n += VNNI_ROWS) {
         const size_t r = rows - n < VNNI_ROWS ? rows - n : VNNI_ROWS;
-        for (size_t i = 0; i < r; i++) {
-            int16_t *copy = xc + i * steps * 2;
-            memcpy(copy, x + (n + i) * x_stride, depth * sizeof(int16_t));
-            if (depth % 2) copy[depth] = 0;
-        }
+        lavit_tile_pairs16(x + n * x_stride, r, x_stride, p->depth, xc);
         VNNI_NAME(tiles)(r, 1, xc, stride, steps, correction, p, o_begin, o_end, y + n * y_stride, y_stride);
     }
 }
