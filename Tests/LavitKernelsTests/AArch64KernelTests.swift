@@ -79,7 +79,7 @@ enum AArch64Tools {
 
     /// clang, when it has the AArch64 backend.
     static let clang: String? = {
-        guard let clang = onPath("clang"), let (status, output) = try? run(clang, ["-print-targets"]), status == 0,
+        guard let clang = onPath("clang"), let (status, output) = try? runProcess(clang, ["-print-targets"]), status == 0,
               output.contains("aarch64")
         else { return nil }
         return clang
@@ -92,18 +92,6 @@ enum AArch64Tools {
 
     static let qemu: String? = onPath("qemu-aarch64")
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
 }
 
 enum AArch64Harness {
@@ -129,7 +117,7 @@ enum AArch64Harness {
             RepositoryPaths.root + "/Tests/AArch64Harness/harness.c",
         ] + sources + ["-o", binary]
         do {
-            let (status, output) = try AArch64Tools.run(clang, arguments)
+            let (status, output) = try runProcess(clang, arguments)
             return (status == 0 ? binary : nil, "clang \(arguments.joined(separator: " ")): exit \(status)\n\(output)")
         } catch {
             return (nil, "clang did not run: \(error)")
@@ -137,7 +125,7 @@ enum AArch64Harness {
     }()
 
     static func qemu(cpu: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        try AArch64Tools.run(AArch64Tools.qemu!, ["-cpu", cpu, "-L", AArch64Tools.crossRoot] + arguments)
+        try runProcess(AArch64Tools.qemu!, ["-cpu", cpu, "-L", AArch64Tools.crossRoot] + arguments)
     }
 }
 
