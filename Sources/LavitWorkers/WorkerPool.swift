@@ -65,30 +65,35 @@ public final class WorkerPool: @unchecked Sendable {
             for t in 0..<tasks { task(context, t) }
             return
         }
-        shared.start(Job(task: task, context: context, tasks: tasks), workers: workers.count)
+        precondition(tasks <= Shared.mostTasks, "a job of \(tasks) tasks; at most \(Shared.mostTasks)")
+        shared.start(Job(task: task, context: context), tasks: tasks)
         shared.work()
-        shared.finish()
+        shared.finish(tasks: tasks)
     }
 }
 
 private struct Job {
     let task: WorkerPool.Task
     let context: UnsafeMutableRawPointer?
-    let tasks: Int
 }
 
-/// The state the caller and the workers share. `generation` announces a job; `nextTask` hands
-/// out task indices; `busy` counts workers still inside the job.
+/// The state the caller and the workers share. `state` packs the job's generation, its task
+/// count and the next task no thread has claimed, so a claim is of a task of the current job or
+/// of none: a worker that wakes late, after the caller took every task itself, finds nothing
+/// left, and the caller, which waits only for claimed tasks to finish (`completed`), never waits
+/// for a worker to wake.
 private final class Shared: @unchecked Sendable {
-    private let generation = Atomic<Int>(0)
-    private let nextTask = Atomic<Int>(0)
-    private let busy = Atomic<Int>(0)
+    static let mostTasks = 0xffff
+
+    /// generation << 32 | tasks << 16 | next.
+    private let state = Atomic<UInt64>(0)
+    private let completed = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let holding = Atomic<Bool>(false)
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Set by the caller before `generation` moves, cleared after every worker left it.
+    /// Written by the caller before `state` announces the job; read after a successful claim,
+    /// which the caller's wait for `completed` orders before the next job's write.
     private var job: Job?
 
     /// Spins before sleeping (each a CPU spin-wait hint, some tens of nanoseconds): long enough to
@@ -105,51 +110,56 @@ private final class Shared: @unchecked Sendable {
         if spins % 256 == 0 { sched_yield() }
     }
 
+    private static func generation(_ state: UInt64) -> UInt64 { state >> 32 }
+
     init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
-        pthread_cond_init(done, nil)
     }
 
     deinit {
-        pthread_cond_destroy(done)
         pthread_cond_destroy(wake)
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
         wake.deallocate()
-        done.deallocate()
     }
 
-    func start(_ job: Job, workers: Int) {
+    func start(_ job: Job, tasks: Int) {
         self.job = job
-        nextTask.store(0, ordering: .relaxed)
-        busy.store(workers, ordering: .relaxed)
+        completed.store(0, ordering: .relaxed)
+        let generation = (Self.generation(state.load(ordering: .relaxed)) &+ 1) & 0xffff_ffff
         pthread_mutex_lock(mutex)
-        generation.add(1, ordering: .releasing)
+        state.store(generation << 32 | UInt64(tasks) << 16, ordering: .releasing)
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
     }
 
-    /// Takes task indices until none are left.
-    func work() {
-        guard let job else { return }
+    /// The next task of the current job, claimed; nil when every task is taken.
+    private func claim() -> Int? {
+        var current = state.load(ordering: .acquiring)
         while true {
-            let t = nextTask.add(1, ordering: .relaxed).oldValue
-            if t >= job.tasks { return }
-            job.task(job.context, t)
+            let (tasks, next) = ((current >> 16) & 0xffff, current & 0xffff)
+            if next >= tasks { return nil }
+            let (exchanged, original) = state.compareExchange(
+                expected: current, desired: current + 1, successOrdering: .acquiringAndReleasing, failureOrdering: .acquiring)
+            if exchanged { return Int(next) }
+            current = original
         }
     }
 
-    /// Waits for every worker to leave the job, then forgets it.
-    func finish() {
-        var spins = 0
-        while busy.load(ordering: .acquiring) > 0 && spins < Self.spins { Self.pause(&spins) }
-        if busy.load(ordering: .acquiring) > 0 {
-            pthread_mutex_lock(mutex)
-            while busy.load(ordering: .acquiring) > 0 { pthread_cond_wait(done, mutex) }
-            pthread_mutex_unlock(mutex)
+    /// Runs claimed tasks until none is left.
+    func work() {
+        while let t = claim() {
+            let job = self.job!
+            job.task(job.context, t)
+            completed.add(1, ordering: .releasing)
         }
-        job = nil
+    }
+
+    /// Waits for the tasks other threads claimed to finish.
+    func finish(tasks: Int) {
+        var spins = 0
+        while completed.load(ordering: .acquiring) < tasks { Self.pause(&spins) }
     }
 
     func hold(_ on: Bool) {
@@ -166,19 +176,19 @@ private final class Shared: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// A worker's life: wait for a job (spinning while the pool is held or briefly after a job,
-    /// else asleep), work on it, report, repeat until stopped.
+    /// A worker's life: wait for a new job (spinning while the pool is held or briefly after a
+    /// job, else asleep), take what is left of it, repeat until stopped.
     func serve() {
-        var seen = 0
+        var seen: UInt64 = 0
         while true {
             var spins = 0
-            while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) {
+            while Self.generation(state.load(ordering: .acquiring)) == seen && !stopping.load(ordering: .relaxed) {
                 if holding.load(ordering: .relaxed) || spins < Self.spins {
                     Self.pause(&spins)
                     continue
                 }
                 pthread_mutex_lock(mutex)
-                while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring)
+                while Self.generation(state.load(ordering: .acquiring)) == seen && !stopping.load(ordering: .acquiring)
                     && !holding.load(ordering: .acquiring)
                 {
                     pthread_cond_wait(wake, mutex)
@@ -186,14 +196,10 @@ private final class Shared: @unchecked Sendable {
                 pthread_mutex_unlock(mutex)
                 spins = 0
             }
-            if generation.load(ordering: .acquiring) == seen { return }
-            seen = generation.load(ordering: .acquiring)
+            let generation = Self.generation(state.load(ordering: .acquiring))
+            if generation == seen { return }
+            seen = generation
             work()
-            if busy.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-                pthread_mutex_lock(mutex)
-                pthread_cond_signal(done)
-                pthread_mutex_unlock(mutex)
-            }
         }
     }
 }
